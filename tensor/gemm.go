@@ -1,0 +1,111 @@
+package tensor
+
+import (
+	"fmt"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// Gemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices, where op(X) is X
+// or its transpose. op(A) is m×k, op(B) is k×n, C is m×n; lda, ldb, ldc are row strides.
+// float32 goes to the fastest SGEMM kernel available on this machine (see Sgemm);
+// float64 goes to gonum's Dgemm.
+func Gemm[F Float](transA, transB bool, m, n, k int, alpha F, a []F, lda int, b []F, ldb int, beta F, c []F, ldc int) {
+	switch cc := any(c).(type) {
+	case []float32:
+		Sgemm(transA, transB, m, n, k, float32(alpha), any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), cc, ldc)
+	case []float64:
+		Dgemm(transA, transB, m, n, k, float64(alpha), any(a).([]float64), lda, any(b).([]float64), ldb, float64(beta), cc, ldc)
+	default:
+		panic(fmt.Sprintf("tensor.Gemm: unsupported element type %T", c))
+	}
+}
+
+// Sgemm is Gemm for float32 through the active SGEMM kernel.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	sgemmImpl(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// Dgemm is Gemm for float64 through gonum's native BLAS.
+func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		for i := 0; i < m; i++ {
+			row := c[i*ldc : i*ldc+n]
+			for j := range row {
+				if beta == 0 {
+					row[j] = 0
+				} else {
+					row[j] *= beta
+				}
+			}
+		}
+		return
+	}
+	ta, tb := blas.NoTrans, blas.NoTrans
+	if transA {
+		ta = blas.Trans
+	}
+	if transB {
+		tb = blas.Trans
+	}
+	gonum.Implementation{}.Dgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// sgemmImpl is the active float32 kernel; gemm_fast.go replaces the reference one.
+var sgemmImpl = SgemmRef
+
+func checkGemm(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	bad := m < 0 || n < 0 || k < 0 || lda < max(ac, 1) || ldb < max(bc, 1) || ldc < max(n, 1) ||
+		(ar > 0 && ac > 0 && la < (ar-1)*lda+ac) || (br > 0 && bc > 0 && lb < (br-1)*ldb+bc) || (m > 0 && n > 0 && lc < (m-1)*ldc+n)
+	if bad {
+		panic(fmt.Sprintf("tensor.Gemm: bad sizes m=%d n=%d k=%d transA=%v transB=%v len(a)=%d lda=%d len(b)=%d ldb=%d len(c)=%d ldc=%d",
+			m, n, k, transA, transB, la, lda, lb, ldb, lc, ldc))
+	}
+}
+
+// SgemmRef is the plain triple-loop reference SGEMM (float64 accumulation) that fast
+// kernels are tested against.
+func SgemmRef(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float64
+			for p := 0; p < k; p++ {
+				var av, bv float32
+				if transA {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				if transB {
+					bv = b[j*ldb+p]
+				} else {
+					bv = b[p*ldb+j]
+				}
+				s += float64(av) * float64(bv)
+			}
+			ci := &c[i*ldc+j]
+			if beta == 0 {
+				*ci = alpha * float32(s)
+			} else {
+				*ci = alpha*float32(s) + beta**ci
+			}
+		}
+	}
+}
