@@ -1,0 +1,203 @@
+package tensor
+
+import "fmt"
+
+// ConvShape describes a 2-D convolution on NCHW data with weight [Cout, Cin, KH, KW],
+// equal stride and zero padding on both axes (dilation 1, groups 1).
+type ConvShape struct {
+	N, Cin, H, W int
+	Cout, KH, KW int
+	Stride, Pad  int
+}
+
+// OutSize returns the output height and width.
+func (s ConvShape) OutSize() (int, int) {
+	return (s.H+2*s.Pad-s.KH)/s.Stride + 1, (s.W+2*s.Pad-s.KW)/s.Stride + 1
+}
+
+func (s ConvShape) check(op string, x, w, y int) {
+	ho, wo := s.OutSize()
+	if s.Stride < 1 || ho < 1 || wo < 1 || x != s.N*s.Cin*s.H*s.W || w != s.Cout*s.Cin*s.KH*s.KW || y != s.N*s.Cout*ho*wo {
+		panic(fmt.Sprintf("tensor.%s: sizes x=%d w=%d y=%d do not fit %+v", op, x, w, y, s))
+	}
+}
+
+// validRange returns the output positions o in [0, outLen) whose input index
+// o*stride + k − pad lies in [0, inLen).
+func validRange(k, pad, stride, inLen, outLen int) (int, int) {
+	lo := 0
+	if d := pad - k; d > 0 {
+		lo = (d + stride - 1) / stride
+	}
+	hi := outLen
+	if last := inLen - 1 + pad - k; last < 0 {
+		hi = 0
+	} else if m := last/stride + 1; m < hi {
+		hi = m
+	}
+	if hi < lo {
+		hi = lo
+	}
+	return lo, hi
+}
+
+// Conv2dForward computes y = conv(x, w) + b (b may be nil), overwriting y. Samples are
+// spread over Workers goroutines. The loops are direct (no im2col): for every output
+// channel and kernel tap a contiguous row update, which suits the small channel counts
+// of the SimpleCNNs; large convolutions go through Conv2dForwardGemm.
+func Conv2dForward[F Float](s ConvShape, x, w, b, y []F) {
+	s.check("Conv2dForward", len(x), len(w), len(y))
+	if s.Cin*s.KH*s.KW >= 64 && s.Cout >= 16 {
+		conv2dForwardGemm(s, x, w, b, y)
+		return
+	}
+	ho, wo := s.OutSize()
+	Parallel(s.N, 1, func(lo, hi int) {
+		for n := lo; n < hi; n++ {
+			xs := x[n*s.Cin*s.H*s.W : (n+1)*s.Cin*s.H*s.W]
+			ys := y[n*s.Cout*ho*wo : (n+1)*s.Cout*ho*wo]
+			for co := 0; co < s.Cout; co++ {
+				yp := ys[co*ho*wo : (co+1)*ho*wo]
+				var bv F
+				if b != nil {
+					bv = b[co]
+				}
+				for i := range yp {
+					yp[i] = bv
+				}
+				for ci := 0; ci < s.Cin; ci++ {
+					xp := xs[ci*s.H*s.W : (ci+1)*s.H*s.W]
+					for ky := 0; ky < s.KH; ky++ {
+						oyLo, oyHi := validRange(ky, s.Pad, s.Stride, s.H, ho)
+						for kx := 0; kx < s.KW; kx++ {
+							wv := w[((co*s.Cin+ci)*s.KH+ky)*s.KW+kx]
+							oxLo, oxHi := validRange(kx, s.Pad, s.Stride, s.W, wo)
+							if oxLo >= oxHi {
+								continue
+							}
+							for oy := oyLo; oy < oyHi; oy++ {
+								iy := oy*s.Stride + ky - s.Pad
+								row := yp[oy*wo+oxLo : oy*wo+oxHi]
+								if s.Stride == 1 {
+									in := xp[iy*s.W+oxLo+kx-s.Pad : iy*s.W+oxHi+kx-s.Pad]
+									in = in[:len(row)]
+									for i := range row {
+										row[i] += wv * in[i]
+									}
+								} else {
+									base := iy*s.W + kx - s.Pad
+									for i := range row {
+										row[i] += wv * xp[base+(oxLo+i)*s.Stride]
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// Conv2dBackward computes the gradients of a convolution from dy: dx (overwritten, may
+// be nil to skip), dw and db (accumulated into, may be nil to skip).
+func Conv2dBackward[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
+	s.check("Conv2dBackward", len(x), len(w), len(dy))
+	if s.Cin*s.KH*s.KW >= 64 && s.Cout >= 16 {
+		conv2dBackwardGemm(s, x, w, dy, dx, dw, db)
+		return
+	}
+	ho, wo := s.OutSize()
+	if dx != nil {
+		Parallel(s.N, 1, func(lo, hi int) {
+			for n := lo; n < hi; n++ {
+				dxs := dx[n*s.Cin*s.H*s.W : (n+1)*s.Cin*s.H*s.W]
+				clear(dxs)
+				dys := dy[n*s.Cout*ho*wo : (n+1)*s.Cout*ho*wo]
+				for co := 0; co < s.Cout; co++ {
+					gp := dys[co*ho*wo : (co+1)*ho*wo]
+					for ci := 0; ci < s.Cin; ci++ {
+						xp := dxs[ci*s.H*s.W : (ci+1)*s.H*s.W]
+						for ky := 0; ky < s.KH; ky++ {
+							oyLo, oyHi := validRange(ky, s.Pad, s.Stride, s.H, ho)
+							for kx := 0; kx < s.KW; kx++ {
+								wv := w[((co*s.Cin+ci)*s.KH+ky)*s.KW+kx]
+								oxLo, oxHi := validRange(kx, s.Pad, s.Stride, s.W, wo)
+								if oxLo >= oxHi {
+									continue
+								}
+								for oy := oyLo; oy < oyHi; oy++ {
+									iy := oy*s.Stride + ky - s.Pad
+									g := gp[oy*wo+oxLo : oy*wo+oxHi]
+									if s.Stride == 1 {
+										out := xp[iy*s.W+oxLo+kx-s.Pad : iy*s.W+oxHi+kx-s.Pad]
+										out = out[:len(g)]
+										for i := range g {
+											out[i] += wv * g[i]
+										}
+									} else {
+										base := iy*s.W + kx - s.Pad
+										for i := range g {
+											xp[base+(oxLo+i)*s.Stride] += wv * g[i]
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+	if dw == nil && db == nil {
+		return
+	}
+	// Weight and bias gradients: split over output channels (no write conflicts).
+	Parallel(s.Cout, 1, func(lo, hi int) {
+		for co := lo; co < hi; co++ {
+			for n := 0; n < s.N; n++ {
+				gp := dy[(n*s.Cout+co)*ho*wo : (n*s.Cout+co+1)*ho*wo]
+				if db != nil {
+					var sum F
+					for _, v := range gp {
+						sum += v
+					}
+					db[co] += sum
+				}
+				if dw == nil {
+					continue
+				}
+				for ci := 0; ci < s.Cin; ci++ {
+					xp := x[(n*s.Cin+ci)*s.H*s.W : (n*s.Cin+ci+1)*s.H*s.W]
+					for ky := 0; ky < s.KH; ky++ {
+						oyLo, oyHi := validRange(ky, s.Pad, s.Stride, s.H, ho)
+						for kx := 0; kx < s.KW; kx++ {
+							oxLo, oxHi := validRange(kx, s.Pad, s.Stride, s.W, wo)
+							if oxLo >= oxHi {
+								continue
+							}
+							var acc F
+							for oy := oyLo; oy < oyHi; oy++ {
+								iy := oy*s.Stride + ky - s.Pad
+								g := gp[oy*wo+oxLo : oy*wo+oxHi]
+								if s.Stride == 1 {
+									in := xp[iy*s.W+oxLo+kx-s.Pad : iy*s.W+oxHi+kx-s.Pad]
+									in = in[:len(g)]
+									for i := range g {
+										acc += g[i] * in[i]
+									}
+								} else {
+									base := iy*s.W + kx - s.Pad
+									for i := range g {
+										acc += g[i] * xp[base+(oxLo+i)*s.Stride]
+									}
+								}
+							}
+							dw[((co*s.Cin+ci)*s.KH+ky)*s.KW+kx] += acc
+						}
+					}
+				}
+			}
+		}
+	})
+}
