@@ -1,0 +1,123 @@
+package bench
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	"github.com/frpt/frpt/data"
+	"github.com/frpt/frpt/models"
+	"github.com/frpt/frpt/nn"
+	"github.com/frpt/frpt/tensor"
+)
+
+// Row is one measured figure.
+type Row struct {
+	Name  string  `json:"name"`
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit"`
+	Note  string  `json:"note,omitempty"`
+}
+
+// Spec names a benchmark row and how to measure it.
+type Spec struct {
+	Name string
+	Run  func(budget time.Duration) (Row, error)
+}
+
+// Specs are the rows of issue 3, in the order the README table shows them.
+func Specs() []Spec {
+	return []Spec{
+		{"train/simplecnn-v2-mnist/b256", func(d time.Duration) (Row, error) { return TrainStep("simplecnn-v2", "mnist", 256, d) }},
+		{"train/resnet18-cifar10/b64", func(d time.Duration) (Row, error) { return TrainStep("resnet18", "cifar10", 64, d) }},
+		{"train/simplevit-cifar100/b64", func(d time.Duration) (Row, error) { return TrainStep("simplevit", "cifar100", 64, d) }},
+		{"conv/64x64-3x3-32x32/b64/fwd+bwd", func(d time.Duration) (Row, error) { return Conv(64, 64, 3, 32, 64, d) }},
+		{"sgemm/256", func(d time.Duration) (Row, error) { return Sgemm(256, d) }},
+		{"sgemm/512", func(d time.Duration) (Row, error) { return Sgemm(512, d) }},
+		{"sgemm/1024", func(d time.Duration) (Row, error) { return Sgemm(1024, d) }},
+	}
+}
+
+// measure calls step until budget is spent (at least 3 times after one warm-up call) and
+// returns the median seconds per call.
+func measure(budget time.Duration, step func()) float64 {
+	step()
+	var ts []float64
+	start := time.Now()
+	for len(ts) < 3 || (time.Since(start) < budget && len(ts) < 1000) {
+		t0 := time.Now()
+		step()
+		ts = append(ts, time.Since(t0).Seconds())
+	}
+	sort.Float64s(ts)
+	return ts[len(ts)/2]
+}
+
+// TrainStep measures images/s of a full training step (forward, cross-entropy,
+// backward, AdamW) of a zoo model on random inputs of the dataset's shape.
+func TrainStep(model, dataset string, batch int, budget time.Duration) (Row, error) {
+	m, err := models.New[float32](model, dataset, 0)
+	if err != nil {
+		return Row{}, err
+	}
+	shape, err := data.InputShape(dataset)
+	if err != nil {
+		return Row{}, err
+	}
+	nn.SetTraining[float32](m, true)
+	x := tensor.New[float32](append([]int{batch}, shape...)...)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range x.Data {
+		x.Data[i] = float32(rng.NormFloat64())
+	}
+	k := 0
+	labels := make([]int, batch)
+	opt := nn.NewAdamW(nn.Group[float32]{Params: m.Params(), LR: 1e-4, WeightDecay: 0.01})
+	sec := measure(budget, func() {
+		logits := m.Forward(x)
+		if k == 0 {
+			k = logits.Dim(-1)
+			for i := range labels {
+				labels[i] = rng.IntN(k)
+			}
+		}
+		_, d := nn.CrossEntropy(logits, labels, 0)
+		opt.ZeroGrad()
+		m.Backward(d)
+		opt.Step()
+	})
+	return Row{Name: fmt.Sprintf("train/%s-%s/b%d", model, dataset, batch), Value: float64(batch) / sec, Unit: "images/s"}, nil
+}
+
+// Conv measures forward + backward (input, weight and bias gradients) of a cin→cout
+// k×k convolution with padding k/2 on size×size images.
+func Conv(cin, cout, k, size, batch int, budget time.Duration) (Row, error) {
+	rng := nn.NewRand(1)
+	c := nn.NewConv2d[float32](cin, cout, k, 1, k/2, true, rng)
+	x := tensor.New[float32](batch, cin, size, size)
+	nn.Normal(x, 1, rng)
+	var dy *tensor.T[float32]
+	sec := measure(budget, func() {
+		y := c.Forward(x)
+		if dy == nil {
+			dy = tensor.New[float32](y.Shape...)
+			nn.Normal(dy, 1, rng)
+		}
+		c.Backward(dy)
+	})
+	flops := 3 * 2 * float64(batch*cout*size*size*cin*k*k)
+	return Row{Name: fmt.Sprintf("conv/%dx%d-%dx%d-%dx%d/b%d/fwd+bwd", cin, cout, k, k, size, size, batch), Value: float64(batch) / sec, Unit: "images/s",
+		Note: fmt.Sprintf("%.1f GFLOP/s", flops/sec/1e9)}, nil
+}
+
+// Sgemm measures GFLOP/s of an n×n×n float32 matrix product.
+func Sgemm(n int, budget time.Duration) (Row, error) {
+	a, b, c := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range a {
+		a[i], b[i] = rng.Float32(), rng.Float32()
+	}
+	sec := measure(budget, func() { tensor.Sgemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n) })
+	return Row{Name: fmt.Sprintf("sgemm/%d", n), Value: 2 * float64(n) * float64(n) * float64(n) / sec / 1e9, Unit: "GFLOP/s"}, nil
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/frpt/frpt/bench"
+	"github.com/frpt/frpt/pipeline"
+	"github.com/spf13/cobra"
+)
+
+func newBenchCmd() *cobra.Command {
+	var jsonOut, torchScript string
+	var budget time.Duration
+	var withTorch bool
+	cmd := &cobra.Command{
+		Use:   "bench [ROW-PREFIX...]",
+		Short: "Measure training, convolution and SGEMM speed (optionally beside PyTorch)",
+		Long: `Measure the speed rows of the project (training steps of SimpleCNN-v2/MNIST, ResNet-18/CIFAR
+and SimpleViT/CIFAR, a 64→64 3×3 convolution, SGEMM). Arguments keep only rows whose name
+starts with one of them (e.g. "train", "sgemm/512"). With --torch the same rows are measured
+with PyTorch (bench/torch_bench.py under /usr/bin/python3, 2 threads) and ratios are printed.`,
+		Example: `  frpt bench
+  frpt bench train --torch --json bench/out/train.json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var rows []bench.Row
+			for _, s := range bench.Specs() {
+				if !selected(s.Name, args) {
+					continue
+				}
+				r, err := s.Run(budget)
+				if err != nil {
+					return fmt.Errorf("bench %s: %w", s.Name, err)
+				}
+				fmt.Fprintf(os.Stderr, "%-40s %12.1f %s %s\n", r.Name, r.Value, r.Unit, r.Note)
+				rows = append(rows, r)
+			}
+			var torch map[string]bench.Row
+			if withTorch {
+				var err error
+				torch, err = runTorch(torchScript, args, budget)
+				if err != nil {
+					return err
+				}
+			}
+			tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintln(tw, "row\tfrpt\tunit\tPyTorch\tfrpt/PyTorch\t")
+			for _, r := range rows {
+				t, ok := torch[r.Name]
+				if ok && t.Value > 0 {
+					fmt.Fprintf(tw, "%s\t%.1f\t%s\t%.1f\t%.2f×\t\n", r.Name, r.Value, r.Unit, t.Value, r.Value/t.Value)
+				} else {
+					fmt.Fprintf(tw, "%s\t%.1f\t%s\t-\t-\t\n", r.Name, r.Value, r.Unit)
+				}
+			}
+			tw.Flush()
+			if jsonOut != "" {
+				return pipeline.WriteJSON(jsonOut, map[string]any{"frpt": rows, "pytorch": torch, "date": time.Now().UTC().Format(time.RFC3339)})
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&jsonOut, "json", "", "write the rows to this JSON file")
+	f.DurationVar(&budget, "time", 3*time.Second, "time spent measuring each row")
+	f.BoolVar(&withTorch, "torch", false, "also measure with PyTorch and print ratios")
+	f.StringVar(&torchScript, "torch-script", "bench/torch_bench.py", "PyTorch side of the benchmark")
+	return cmd
+}
+
+func selected(name string, prefixes []string) bool {
+	if len(prefixes) == 0 {
+		return true
+	}
+	for _, p := range prefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// runTorch runs the PyTorch twin of the benchmark and reads its rows.
+func runTorch(script string, prefixes []string, budget time.Duration) (map[string]bench.Row, error) {
+	py := "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil {
+		return nil, fmt.Errorf("--torch needs Debian's python3-torch at %s: %w", py, err)
+	}
+	out := filepath.Join(os.TempDir(), fmt.Sprintf("frpt-torch-bench-%d.json", os.Getpid()))
+	defer os.Remove(out)
+	args := append([]string{script, "--json", out, "--time", fmt.Sprint(budget.Seconds())}, prefixes...)
+	c := exec.Command(py, args...)
+	c.Stdout, c.Stderr = os.Stderr, os.Stderr
+	if err := c.Run(); err != nil {
+		return nil, fmt.Errorf("run %s %s: %w", py, script, err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		return nil, err
+	}
+	var rows []bench.Row
+	if err := json.Unmarshal(b, &rows); err != nil {
+		return nil, fmt.Errorf("read %s: %w", out, err)
+	}
+	m := map[string]bench.Row{}
+	for _, r := range rows {
+		m[r.Name] = r
+	}
+	return m, nil
+}

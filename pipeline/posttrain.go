@@ -1,0 +1,182 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/frpt/frpt/checkpoint"
+	"github.com/frpt/frpt/data"
+	"github.com/frpt/frpt/models"
+	"github.com/frpt/frpt/nn"
+	"github.com/frpt/frpt/tensor"
+)
+
+// PostTrainConfig is one FR-PT post-training run (spec §1.3, §6).
+type PostTrainConfig struct {
+	Model   string  `json:"model"`
+	Dataset string  `json:"dataset"`
+	DataDir string  `json:"-"`
+	Weights string  `json:"weights"`
+	Tap     string  `json:"tap"`   // l_R: out, zK, …, z1
+	CRec    float64 `json:"c_rec"` // reconstruction/CE ratio; 0 = the matched baseline
+	Seed    uint64  `json:"seed"`
+	Epochs  int     `json:"epochs"`
+	Batch   int     `json:"batch"`
+	LR      float64 `json:"lr"`
+	WD      float64 `json:"weight_decay"`
+	// Mode "coupled" (the paper: CE through the frozen head + w·MSE) or "decoupled" (the
+	// front is trained with the MSE to the reconstructed target only).
+	Mode string `json:"mode"`
+}
+
+// DefaultPostTrain returns the paper's post-training settings: AdamW lr 5e-5, weight
+// decay 0.05, batch 256, 10 epochs, coupled loss.
+func DefaultPostTrain() PostTrainConfig {
+	return PostTrainConfig{Epochs: 10, Batch: 256, LR: 5e-5, WD: 0.05, Mode: "coupled"}
+}
+
+// RunResult is one finished post-training run (one line of the grid's results file).
+type RunResult struct {
+	PostTrainConfig
+	TestAcc    []float64 `json:"test_acc"` // after each epoch
+	Best       float64   `json:"best"`
+	Mean       float64   `json:"mean"`
+	EpochSecs  []float64 `json:"epoch_seconds"`
+	MeanWeight float64   `json:"mean_weight"` // average adaptive MSE weight w_t
+}
+
+// Key identifies a run in a grid.
+func (r PostTrainConfig) Key() string {
+	return fmt.Sprintf("%s/%s/%s/c%g/s%d", r.Model, r.Mode, r.Tap, r.CRec, r.Seed)
+}
+
+// emaWeight is the adaptive weight of spec §1.3: EMAs (β 0.9, seeded with the first
+// batch) of CE and MSE, w = clip(c·C̄/(R̄ + 1e-8), 1e-5, 10); w = 0 when c = 0.
+type emaWeight struct {
+	c, ce, mse float64
+	started    bool
+}
+
+func (e *emaWeight) update(ce, mse float64) float64 {
+	if e.c == 0 {
+		return 0
+	}
+	if !e.started {
+		e.ce, e.mse, e.started = ce, mse, true
+	} else {
+		e.ce = 0.9*e.ce + 0.1*ce
+		e.mse = 0.9*e.mse + 0.1*mse
+	}
+	return min(max(e.c*e.ce/(e.mse+1e-8), 1e-5), 10)
+}
+
+// PostTrain runs one post-training job on a loaded cache and test split.
+func PostTrain(ctx context.Context, cfg PostTrainConfig, set *CachedSet, test data.Dataset, w io.Writer) (*RunResult, error) {
+	if cfg.Mode != "coupled" && cfg.Mode != "decoupled" {
+		return nil, fmt.Errorf("post-train mode %q: want coupled or decoupled", cfg.Mode)
+	}
+	if cfg.Mode == "decoupled" && (cfg.CRec == 0 || cfg.Tap == "out") {
+		return nil, fmt.Errorf("decoupled mode needs a hidden tap and c_rec > 0 (got tap %s, c_rec %g)", cfg.Tap, cfg.CRec)
+	}
+	m, err := models.New[float32](cfg.Model, cfg.Dataset, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := checkpoint.LoadInto(cfg.Weights, m.Params()); err != nil {
+		return nil, err
+	}
+	split, err := m.SplitIndex(cfg.Tap)
+	if err != nil {
+		return nil, err
+	}
+	models.FreezeFrom(m, split)
+	opt := nn.NewAdamW(nn.Group[float32]{Params: m.Params(), LR: cfg.LR, WeightDecay: cfg.WD})
+	res := &RunResult{PostTrainConfig: cfg}
+	ema := emaWeight{c: cfg.CRec}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0xf7f7))
+	target, shape := set.Targets[cfg.Tap], set.Shapes[cfg.Tap]
+	if cfg.CRec > 0 && target == nil {
+		return nil, fmt.Errorf("post-training %s: the loaded cache has no target for tap %s", cfg.Key(), cfg.Tap)
+	}
+	inSize, tgtSize := prod(set.Input), prod(shape)
+	order := make([]int, set.N)
+	for i := range order {
+		order[i] = i
+	}
+	x := tensor.New[float32](append([]int{cfg.Batch}, set.Input...)...)
+	tgt := tensor.New[float32](max(cfg.Batch*tgtSize, 1))
+	labels := make([]int, cfg.Batch)
+	var dlogits, dmse *tensor.T[float32]
+	var wSum float64
+	var steps int
+	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
+		start := time.Now()
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		nn.SetTraining[float32](m, true)
+		for b := 0; b < set.N; b += cfg.Batch {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("post-training %s interrupted: %w", cfg.Key(), err)
+			}
+			n := min(cfg.Batch, set.N-b)
+			xb := &tensor.T[float32]{Shape: append([]int{n}, set.Input...), Data: x.Data[:n*inSize]}
+			for i := 0; i < n; i++ {
+				s := order[b+i]
+				copy(xb.Data[i*inSize:(i+1)*inSize], set.Inputs[s*inSize:(s+1)*inSize])
+				labels[i] = set.Labels[s]
+			}
+			logits := m.Forward(xb)
+			var ce float64
+			ce, dlogits = nn.CrossEntropyInto(dlogits, logits, labels[:n], 0)
+			tapGrads := map[string]*tensor.T[float32]{}
+			if cfg.CRec > 0 {
+				feat := m.Taps()[cfg.Tap]
+				tb := &tensor.T[float32]{Shape: feat.Shape, Data: tgt.Data[:n*tgtSize]}
+				for i := 0; i < n; i++ {
+					s := order[b+i]
+					copy(tb.Data[i*tgtSize:(i+1)*tgtSize], target[s*tgtSize:(s+1)*tgtSize])
+				}
+				var mse float64
+				mse, dmse = nn.MSEInto(dmse, feat, tb)
+				wt := ema.update(ce, mse)
+				if cfg.Mode == "decoupled" {
+					wt = 1
+				}
+				wSum += wt
+				for i := range dmse.Data {
+					dmse.Data[i] *= float32(wt)
+				}
+				tapGrads[cfg.Tap] = dmse
+			}
+			if cfg.Mode == "decoupled" {
+				dlogits.Zero()
+			}
+			opt.ZeroGrad()
+			m.BackwardTaps(dlogits, tapGrads)
+			opt.Step()
+			steps++
+		}
+		secs := time.Since(start).Seconds()
+		ev, err := evaluate(ctx, m, test, data.TestTransform(cfg.Dataset), 1000, nil)
+		if err != nil {
+			return nil, err
+		}
+		res.TestAcc = append(res.TestAcc, ev.Accuracy)
+		res.EpochSecs = append(res.EpochSecs, secs)
+		if w != nil {
+			fmt.Fprintf(w, "%s epoch %d: test %.2f%% (%.1f s)\n", cfg.Key(), epoch, 100*ev.Accuracy, secs)
+		}
+	}
+	res.Best, res.Mean = math.Inf(-1), 0
+	for _, a := range res.TestAcc {
+		res.Best = max(res.Best, a)
+		res.Mean += a / float64(len(res.TestAcc))
+	}
+	if steps > 0 {
+		res.MeanWeight = wSum / float64(steps)
+	}
+	return res, nil
+}
