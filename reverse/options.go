@@ -14,22 +14,22 @@ type Options struct {
 	// Tolerances of the "solve" (consistent) and "lstsq" (least-squares optimality)
 	// tests. The float64 values apply to our float64 solves; Float32Tolerances switches to
 	// the original's float32 values for reproduction.
-	TauSolve, TauLstsq         float64
-	TauSolve32, TauLstsq32     float64
-	Float32Tolerances          bool
-	ConvMethod                 ConvMethod
-	Regularize                 bool // run the reliability tests and fallbacks ("regu")
-	CGMaxIter                  int
-	CGTol                      float64
-	PowerIters                 int
-	CompositeIter              int
-	CompositeDamping           float64
-	CompositeMaxStep           float64
-	CompositeTol               float64
-	CompositeJacobianLimit     float64
-	CompositeMethod            string // "auto", "linearized" or "vjp"
-	CompositeOriginalGNQuirk   bool   // reproduce the original's never-accepted plain GN step (§10.3)
-	GlobalPoolProjection       bool   // reverse global average pooling by projection instead of broadcast
+	TauSolve, TauLstsq       float64
+	TauSolve32, TauLstsq32   float64
+	Float32Tolerances        bool
+	ConvMethod               ConvMethod
+	Regularize               bool // run the reliability tests and fallbacks ("regu")
+	CGMaxIter                int
+	CGTol                    float64
+	PowerIters               int
+	CompositeIter            int
+	CompositeDamping         float64
+	CompositeMaxStep         float64
+	CompositeTol             float64
+	CompositeJacobianLimit   float64
+	CompositeMethod          string // "auto", "linearized" or "vjp"
+	CompositeOriginalGNQuirk bool   // reproduce the original's never-accepted plain GN step (§10.3)
+	GlobalPoolProjection     bool   // reverse global average pooling by projection instead of broadcast
 }
 
 // ConvMethod selects the convolution reverse algorithm (§4.2).

@@ -13,8 +13,8 @@ func newEvalCmd() *cobra.Command {
 	var cfg pipeline.EvalConfig
 	var jsonOut string
 	cmd := &cobra.Command{
-		Use:   "eval",
-		Short: "Test accuracy and confusion matrix of a checkpoint",
+		Use:     "eval",
+		Short:   "Test accuracy and confusion matrix of a checkpoint",
 		Example: `  frpt eval --model simplecnn-v2 --dataset mnist --weights runs/mnist-simplecnn-v2/best.safetensors`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cfg.Weights == "" {
