@@ -134,6 +134,8 @@ func modCaches() []string {
 }
 
 // Open opens split "train" or "test" of a dataset; dir "" means DefaultDir(name).
+// Imagenette/Imagewoof (dir/train, dir/val; test is val) and Tiny-ImageNet
+// (OpenTinyImageNet; test is val) are *ImageFolder datasets decoded lazily.
 func Open(name, split, dir string) (Dataset, error) {
 	if split != "train" && split != "test" {
 		return nil, fmt.Errorf("dataset %s: split %q, want train or test", name, split)
@@ -149,11 +151,13 @@ func Open(name, split, dir string) (Dataset, error) {
 		return openIDX(name, split, dir)
 	case "cifar10", "cifar100":
 		return openCIFAR(name, split, dir)
+	case "imagenette", "imagewoof":
+		return openImagenette(name, split, dir)
+	case "tiny-imagenet":
+		return openTiny(split, dir)
 	}
-	if _, err := InputShape(name); err != nil {
-		return nil, err
-	}
-	return nil, fmt.Errorf("dataset %s: ImageFolder loading is not implemented yet", name)
+	_, err := InputShape(name)
+	return nil, err
 }
 
 var fashionNames = []string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}
@@ -210,6 +214,9 @@ type subset struct {
 }
 
 func (s subset) Len() int { return s.n }
+
+// LoadImage returns sample i at its original size (see RawDataset).
+func (s subset) LoadImage(i int) (Image, int, error) { return loadImage(s.Dataset, i) }
 
 // Subset returns the first n samples of ds.
 func Subset(ds Dataset, n int) Dataset { return subset{ds, min(n, ds.Len())} }

@@ -17,8 +17,9 @@ type Batch struct {
 // Loader turns a dataset into batches. Epoch e visits the samples in a permutation seeded
 // by (seed, e) (or in order when not shuffling); sample i of epoch e is augmented with a
 // generator seeded by (seed, e, i), so the batches depend only on the seed, never on
-// timing. A goroutine prepares up to Prefetch batches ahead; Release gives a batch's
-// buffers back for reuse.
+// timing. A transform that is a SizeTransform (a Pipeline) gets each sample at its original
+// size (RawDataset.LoadImage) and must return the dataset's Shape. A goroutine prepares up
+// to Prefetch batches ahead; Release gives a batch's buffers back for reuse.
 type Loader struct {
 	ds        Dataset
 	tf        Transform
@@ -83,11 +84,8 @@ func (l *Loader) Range(epoch, start int) iter.Seq[*Batch] {
 				for i := 0; i < n; i++ {
 					idx := order[b+i]
 					x := bt.X[i*size : (i+1)*size]
-					bt.Labels[i] = l.ds.Get(idx, x)
+					bt.Labels[i] = prepareSample(l.ds, l.tf, idx, x, c, h, w, l.seed, epoch)
 					bt.Index[i] = idx
-					if l.tf != nil {
-						l.tf.Apply(x, c, h, w, SampleRNG(l.seed, epoch, idx))
-					}
 				}
 				select {
 				case out <- bt:

@@ -132,18 +132,39 @@ func Norm(name string) (Normalize, error) {
 	return Normalize{}, fmt.Errorf("unknown dataset %q", name)
 }
 
-// TestTransform is the evaluation pipeline of a dataset: normalisation only.
+// evalGeometry is the evaluation resize/crop of a dataset of decoded image files (spec
+// §6.1): Resize 256 + CenterCrop 224 for Imagenette/Imagewoof, an exact 64×64 fit for
+// Tiny-ImageNet (its images are 64×64 already); nil for the fixed-size datasets.
+func evalGeometry(name string) []SizeTransform {
+	switch name {
+	case "imagenette", "imagewoof":
+		return []SizeTransform{Resize{256}, CenterCrop{224, 224}}
+	case "tiny-imagenet":
+		return []SizeTransform{ResizeTo{64, 64}}
+	}
+	return nil
+}
+
+// TestTransform is the evaluation pipeline of a dataset (spec §6.1): normalisation, after
+// Resize 256 + CenterCrop 224 of the original image for Imagenette/Imagewoof (a Pipeline).
 func TestTransform(name string) Transform {
 	n, err := Norm(name)
 	if err != nil {
 		panic(err)
 	}
+	switch name {
+	case "imagenette", "imagewoof":
+		return Pipeline{Geometry: evalGeometry(name), Pixel: n}
+	}
 	return n
 }
 
 // TrainTransform is a dataset's training augmentation (spec §6.1). MNIST and
-// Fashion-MNIST have none; CIFAR uses RandomCrop(32, 4), horizontal flip, normalisation
-// and RandomErasing(0.25). RandAugment(2, 9) of the spec is not implemented yet.
+// Fashion-MNIST have none. CIFAR-10/100: RandomCrop(32, pad 4), horizontal flip,
+// RandAugment(2, 9), normalisation, RandomErasing(0.25). Imagenette/Imagewoof (a Pipeline
+// on the original image): RandomResizedCrop(224, scale (0.65, 1)), flip, RandAugment(2, 7),
+// normalisation, RandomErasing(0.15). Tiny-ImageNet: RandomResizedCrop(64, scale (0.6, 1)),
+// flip, RandAugment(2, 9), normalisation, RandomErasing(0.25).
 func TrainTransform(name string) Transform {
 	n, err := Norm(name)
 	if err != nil {
@@ -151,11 +172,17 @@ func TrainTransform(name string) Transform {
 	}
 	switch name {
 	case "cifar10", "cifar100":
-		return Compose{&RandomCrop{Pad: 4}, HFlip{P: 0.5}, n, RandomErasing{P: 0.25}}
+		return Compose{&RandomCrop{Pad: 4}, HFlip{P: 0.5}, RandAugment{N: 2, M: 9}, n, RandomErasing{P: 0.25}}
 	case "tiny-imagenet":
-		return Compose{HFlip{P: 0.5}, n, RandomErasing{P: 0.25}}
+		return Pipeline{
+			Geometry: []SizeTransform{RandomResizedCrop{H: 64, W: 64, Scale: [2]float64{0.6, 1}}},
+			Pixel:    Compose{HFlip{P: 0.5}, RandAugment{N: 2, M: 9}, n, RandomErasing{P: 0.25}},
+		}
 	case "imagenette", "imagewoof":
-		return Compose{HFlip{P: 0.5}, n, RandomErasing{P: 0.15}}
+		return Pipeline{
+			Geometry: []SizeTransform{RandomResizedCrop{H: 224, W: 224, Scale: [2]float64{0.65, 1}}},
+			Pixel:    Compose{HFlip{P: 0.5}, RandAugment{N: 2, M: 7}, n, RandomErasing{P: 0.15}},
+		}
 	}
 	return n
 }

@@ -19,7 +19,8 @@ import (
 //	manifest.json            what the cache is (model, weights hash, dataset, seed,
 //	                         augmentation, tap shapes) and the list of finished shards
 //	shard-000000.safetensors tensors "input" F32 [n,C,H,W], "label" I64 [n], "index" I64 [n]
-//	                         (dataset index of each sample) and "recons_<tap>" F32 [n,...]
+//	                         (dataset index of each sample), "recons_<tap>" F32 [n,...]
+//	                         and "gap_<tap>" F32 [n] (‖f − r‖/‖f‖ per sample, optional)
 //
 // Shards are written atomically, in order, and the manifest is rewritten atomically after
 // each one, so a killed pass resumes at the first sample of the first shard the manifest
@@ -141,6 +142,12 @@ func (w *CacheWriter) Next() int { return w.m.Done() }
 // WriteShard stores the next len(labels) samples: inputs [n·prod(Input)], labels, their
 // dataset indices and one slice per tap in manifest order.
 func (w *CacheWriter) WriteShard(inputs []float32, labels, index []int, taps [][]float32) error {
+	return w.WriteShardGaps(inputs, labels, index, taps, nil)
+}
+
+// WriteShardGaps is WriteShard that also stores each sample's relative gap
+// ‖f − r‖/‖f‖ per tap as "gap_<tap>" F32 [n] (gaps in manifest tap order, or nil).
+func (w *CacheWriter) WriteShardGaps(inputs []float32, labels, index []int, taps, gaps [][]float32) error {
 	n := len(labels)
 	if n == 0 || len(index) != n || len(taps) != len(w.m.Taps) || len(inputs) != n*prod(w.m.Input) {
 		return fmt.Errorf("cache %s: shard of %d labels, %d indices, %d inputs, %d taps does not fit the manifest", w.dir, n, len(index), len(inputs), len(taps))
@@ -161,6 +168,12 @@ func (w *CacheWriter) WriteShard(inputs []float32, labels, index []int, taps [][
 			return fmt.Errorf("cache %s: tap %s has %d values for %d samples of shape %v", w.dir, tp.Name, len(taps[i]), n, tp.Shape)
 		}
 		ts = append(ts, checkpoint.FromFloat32("recons_"+tp.Name, append([]int{n}, tp.Shape...), taps[i]))
+		if gaps != nil {
+			if len(gaps[i]) != n {
+				return fmt.Errorf("cache %s: tap %s has %d gaps for %d samples", w.dir, tp.Name, len(gaps[i]), n)
+			}
+			ts = append(ts, checkpoint.FromFloat32("gap_"+tp.Name, []int{n}, gaps[i]))
+		}
 	}
 	start := w.m.Done()
 	meta := map[string]string{"format": CacheFormat, "shard": strconv.Itoa(k), "start": strconv.Itoa(start), "model": w.m.Model, "dataset": w.m.Dataset}

@@ -21,6 +21,22 @@ type Diag struct {
 //   - expand (n < m): x̂ = argmin ‖Wx − b‖ by QR (anchor-free); rows failing the "lstsq"
 //     test (which includes the deviation bound against the anchor) fall back to Tikhonov.
 func Linear(w, bias []float64, m, n int, anchor, target []float64, opt Options) ([]float64, Diag, error) {
+	return linearReverse(w, bias, m, n, anchor, nil, target, opt)
+}
+
+// LinearFromForward is Linear with the layer's forward output y₀ = W x₀ + β given (as
+// the network computed it): the shrink residual is then r = ŷ − y₀, so a row whose target
+// equals its forward output returns its anchor exactly, instead of an anchor plus
+// rounding noise that a following ReLU or max-pool rule would turn into a discrete change
+// (an inactive unit nudged to +1e-7 becomes active).
+func LinearFromForward(w, bias []float64, m, n int, anchor, forward, target []float64, opt Options) ([]float64, Diag, error) {
+	if len(forward) != len(target) {
+		return nil, Diag{}, fmt.Errorf("reverse.Linear: forward output has %d values, target %d", len(forward), len(target))
+	}
+	return linearReverse(w, bias, m, n, anchor, forward, target, opt)
+}
+
+func linearReverse(w, bias []float64, m, n int, anchor, forward, target []float64, opt Options) ([]float64, Diag, error) {
 	if len(w) != m*n || (bias != nil && len(bias) != m) {
 		return nil, Diag{}, fmt.Errorf("reverse.Linear: weight has %d values (want %d×%d), bias %d", len(w), m, n, len(bias))
 	}
@@ -49,6 +65,12 @@ func Linear(w, bias []float64, m, n int, anchor, target []float64, opt Options) 
 		lu.Factorize(&G)
 		R := mat.NewDense(B, m, nil) // rows r_b = b_b − W x0_b
 		for r := 0; r < B; r++ {
+			if forward != nil {
+				for i := 0; i < m; i++ {
+					R.Set(r, i, target[r*m+i]-forward[r*m+i])
+				}
+				continue
+			}
 			wx := op.apply(anchor[r*n : (r+1)*n])
 			for i := 0; i < m; i++ {
 				R.Set(r, i, b[r*m+i]-wx[i])
@@ -59,7 +81,7 @@ func Linear(w, bias []float64, m, n int, anchor, target []float64, opt Options) 
 		for r := 0; r < B; r++ {
 			row := x[r*n : (r+1)*n]
 			copy(row, anchor[r*n:(r+1)*n])
-			if err == nil {
+			if err == nil && (forward == nil || !allZero(R.RawRowView(r))) {
 				z := make([]float64, m)
 				for i := range z {
 					z[i] = Z.At(i, r)
@@ -119,4 +141,13 @@ func Linear(w, bias []float64, m, n int, anchor, target []float64, opt Options) 
 	}
 	d.RelResid /= float64(max(B, 1))
 	return x, d, nil
+}
+
+func allZero(x []float64) bool {
+	for _, v := range x {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
 }

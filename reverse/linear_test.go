@@ -143,3 +143,47 @@ func TestTikhonovNormalEquations(t *testing.T) {
 		}
 	}
 }
+
+// TestLinearFromForward: an unchanged target returns the anchor bit for bit, and a
+// changed one agrees with Linear (the residual ŷ − y₀ equals b − W x₀ mathematically).
+func TestLinearFromForward(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	m, n, B := 4, 12, 5
+	w, bias := randSlice(rng, m*n, 1), randSlice(rng, m, 1)
+	x0 := randSlice(rng, B*n, 1)
+	y0 := make([]float64, B*m)
+	for r := 0; r < B; r++ {
+		for i := 0; i < m; i++ {
+			s := bias[i]
+			for j := 0; j < n; j++ {
+				s += w[i*n+j] * x0[r*n+j]
+			}
+			y0[r*m+i] = float64(float32(s)) // as a float32 network computes it
+		}
+	}
+	x, _, err := LinearFromForward(w, bias, m, n, x0, y0, y0, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range x {
+		if x[i] != x0[i] {
+			t.Fatalf("unchanged target moved the anchor at %d: %g vs %g", i, x[i], x0[i])
+		}
+	}
+	tg := append([]float64(nil), y0...)
+	tg[1] += 0.5
+	x1, _, _ := LinearFromForward(w, bias, m, n, x0, y0, tg, DefaultOptions())
+	x2, _, _ := Linear(w, bias, m, n, x0, tg, DefaultOptions())
+	for i := range x1 {
+		if math.Abs(x1[i]-x2[i]) > 1e-6 {
+			t.Fatalf("LinearFromForward and Linear differ at %d: %g vs %g", i, x1[i], x2[i])
+		}
+	}
+	for r := 1; r < B; r++ {
+		for j := 0; j < n; j++ {
+			if x1[r*n+j] != x0[r*n+j] {
+				t.Fatalf("row %d with an unchanged target moved", r)
+			}
+		}
+	}
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/frpt/frpt/pipeline"
+	"github.com/spf13/cobra"
+)
+
+func newPostTrainCmd() *cobra.Command {
+	base := pipeline.DefaultPostTrain()
+	var cache, results, taps, crecs, seeds string
+	var workers int
+	cmd := &cobra.Command{
+		Use:   "posttrain",
+		Short: "Post-train at chosen taps over a grid of c_rec and seeds (FR-PT, spec §1.3/§6)",
+		Long: `Post-train the sub-network in front of each tap with CE + w·MSE to the reconstructed
+target from a feature cache (frpt reconstruct), the rest frozen; w is the EMA-balanced
+weight (β 0.9, clamp [1e-5, 10]) scaled by c_rec. c_rec = 0 is the matched baseline (same
+split, same seed, CE only). Runs every tap × c_rec × seed, several at once, appending each
+finished run to --results (JSON lines); rerunning skips finished runs, so an interrupted
+grid resumes where it stopped. --mode decoupled trains the front with the MSE only (no
+gradient through the frozen head). Summarise with frpt report.`,
+		Example: `  frpt posttrain --cache runs/mnist-cache --weights runs/mnist-simplecnn-v2/best.safetensors \
+      --taps out,z2,z1 --crec 0,0.1,0.3 --seeds 0-9 --results runs/mnist-grid/results.jsonl`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cache == "" || base.Weights == "" {
+				return fmt.Errorf("--cache and --weights are required")
+			}
+			c, err := pipeline.OpenCache(cache)
+			if err != nil {
+				return err
+			}
+			if base.Model == "" {
+				base.Model = c.Manifest.Model
+			}
+			if base.Dataset == "" {
+				base.Dataset = c.Manifest.Dataset
+			}
+			if base.Model != c.Manifest.Model || base.Dataset != c.Manifest.Dataset {
+				return fmt.Errorf("cache %s was made for %s on %s, not %s on %s", cache, c.Manifest.Model, c.Manifest.Dataset, base.Model, base.Dataset)
+			}
+			sha, err := pipeline.FileSHA256(base.Weights)
+			if err != nil {
+				return err
+			}
+			if sha != c.Manifest.WeightsSHA256 {
+				return fmt.Errorf("cache %s was reconstructed from other weights (%s) than --weights %s", cache, c.Manifest.Weights, base.Weights)
+			}
+			g := pipeline.GridConfig{Base: base, Cache: cache, Workers: workers, Results: results}
+			if g.Results == "" {
+				g.Results = filepath.Join(filepath.Dir(filepath.Clean(cache)), base.Dataset+"-grid", "results.jsonl")
+			}
+			if err := os.MkdirAll(filepath.Dir(g.Results), 0o755); err != nil {
+				return err
+			}
+			if g.Taps = splitList(taps); len(g.Taps) == 0 {
+				return fmt.Errorf("--taps: no tap given")
+			}
+			for _, s := range splitList(crecs) {
+				v, err := strconv.ParseFloat(s, 64)
+				if err != nil || v < 0 {
+					return fmt.Errorf("--crec %q: want non-negative numbers", s)
+				}
+				g.CRecs = append(g.CRecs, v)
+			}
+			if g.Seeds, err = parseSeeds(seeds); err != nil {
+				return err
+			}
+			runs, err := pipeline.RunGrid(cmd.Context(), g, os.Stderr)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("%d runs in %s; summarise with: frpt report --results %s\n", len(runs), g.Results, g.Results)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cache, "cache", "", "feature cache folder (frpt reconstruct)")
+	f.StringVar(&base.Weights, "weights", "", "pretrained checkpoint the cache was made from")
+	f.StringVar(&base.Model, "model", "", "model (default: the cache's)")
+	f.StringVar(&base.Dataset, "dataset", "", "dataset (default: the cache's)")
+	f.StringVar(&base.DataDir, "data", "", "dataset folder for the test split")
+	f.StringVar(&results, "results", "", "results file (JSON lines; default <cache>/../<dataset>-grid/results.jsonl)")
+	f.StringVar(&taps, "taps", "out", "comma-separated taps (e.g. out,z2,z1)")
+	f.StringVar(&crecs, "crec", "0,0.02,0.1,0.3", "comma-separated c_rec values (0 = baseline)")
+	f.StringVar(&seeds, "seeds", "0-9", "seeds: list and ranges, e.g. 0-9 or 0,3,5")
+	f.IntVar(&base.Epochs, "epochs", base.Epochs, "epochs per run")
+	f.IntVar(&base.Batch, "batch", base.Batch, "batch size")
+	f.Float64Var(&base.LR, "lr", base.LR, "AdamW learning rate")
+	f.Float64Var(&base.WD, "wd", base.WD, "AdamW weight decay")
+	f.StringVar(&base.Mode, "mode", base.Mode, "coupled (the paper) or decoupled (MSE only for the front)")
+	f.IntVar(&workers, "workers", 2, "concurrent runs")
+	return cmd
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parseSeeds reads "0-9", "1,2,5" or a mix.
+func parseSeeds(s string) ([]uint64, error) {
+	var out []uint64
+	for _, p := range splitList(s) {
+		lo, hi, isRange := strings.Cut(p, "-")
+		a, err := strconv.ParseUint(lo, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("--seeds %q: %w", p, err)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.ParseUint(hi, 10, 64); err != nil || b < a {
+				return nil, fmt.Errorf("--seeds %q: want lo-hi with lo ≤ hi", p)
+			}
+		}
+		for v := a; v <= b; v++ {
+			out = append(out, v)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--seeds: no seed given")
+	}
+	return out, nil
+}

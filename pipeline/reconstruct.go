@@ -1,0 +1,263 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/frpt/frpt/checkpoint"
+	"github.com/frpt/frpt/data"
+	"github.com/frpt/frpt/models"
+	"github.com/frpt/frpt/progress"
+	"github.com/frpt/frpt/reverse"
+	"github.com/frpt/frpt/tensor"
+)
+
+// ReconstructConfig is one reconstruction pass (spec §1.2): the training set, through a
+// pretrained model and its reverse chain, into a feature cache.
+type ReconstructConfig struct {
+	Model, Dataset, DataDir, Weights string
+	OutDir                           string // the cache folder
+	Seed                             uint64 // augmentation seed
+	Augment                          bool   // use the training augmentation (the paper does)
+	Batch                            int    // samples per chain call (default 256)
+	ShardSize                        int    // samples per shard (rounded up to a multiple of Batch; default 8192)
+	Limit                            int    // only the first N training samples (0: all)
+	Chain                            reverse.ChainOptions
+	// StopAfter ends the pass (as if killed) after this many shards; for tests.
+	StopAfter int
+}
+
+// TapGapStats summarises the per-sample relative gaps ‖f − r‖/‖f‖ of one tap.
+type TapGapStats struct {
+	Tap       string  `json:"tap"`
+	Method    string  `json:"method"`
+	Mean      float64 `json:"mean"`
+	Median    float64 `json:"median"`
+	P90       float64 `json:"p90"`
+	Max       float64 `json:"max"`
+	Fallbacks int     `json:"fallbacks"` // Tikhonov fallbacks taken in this run's batches
+}
+
+// ReconstructSummary is written to <cache>/reconstruct.json.
+type ReconstructSummary struct {
+	Model        string        `json:"model"`
+	Dataset      string        `json:"dataset"`
+	Weights      string        `json:"weights"`
+	Samples      int           `json:"samples"`
+	NewSamples   int           `json:"new_samples"` // reconstructed by this run (the rest resumed)
+	Seconds      float64       `json:"seconds"`
+	ImagesPerSec float64       `json:"images_per_sec"`         // including data loading and cache writing
+	ComputePerS  float64       `json:"compute_images_per_sec"` // forward + reverse chain only
+	Taps         []TapGapStats `json:"taps"`
+	CacheBytes   int64         `json:"cache_bytes"`
+}
+
+// Reconstruct runs (or resumes) a reconstruction pass into cfg.OutDir.
+func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*ReconstructSummary, error) {
+	if cfg.Batch <= 0 {
+		cfg.Batch = 256
+	}
+	if cfg.ShardSize <= 0 {
+		cfg.ShardSize = 8192
+	}
+	cfg.ShardSize = (cfg.ShardSize + cfg.Batch - 1) / cfg.Batch * cfg.Batch
+	if cfg.Chain.Kappa == 0 {
+		cfg.Chain = reverse.DefaultChainOptions()
+	}
+	m, err := models.New[float32](cfg.Model, cfg.Dataset, 0)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := checkpoint.LoadInto(cfg.Weights, m.Params()); err != nil {
+		return nil, fmt.Errorf("reconstruct: %w", err)
+	}
+	sha, err := FileSHA256(cfg.Weights)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := openSplit(cfg.Dataset, "train", cfg.DataDir, cfg.Limit)
+	if err != nil {
+		return nil, err
+	}
+	tf := data.TestTransform(cfg.Dataset)
+	if cfg.Augment {
+		tf = data.TrainTransform(cfg.Dataset)
+	}
+	chain, err := reverse.NewChain(m, cfg.Chain)
+	if err != nil {
+		return nil, err
+	}
+	c, h, wd := ds.Shape()
+	// Tap shapes from a one-sample forward pass.
+	m.Forward(tensor.New[float32](1, c, h, wd))
+	var taps []CacheTap
+	for _, name := range m.TapNames() {
+		taps = append(taps, CacheTap{Name: name, Shape: append([]int(nil), m.Taps()[name].Shape[1:]...)})
+	}
+	cw, err := OpenCacheWriter(cfg.OutDir, CacheManifest{Model: cfg.Model, Dataset: cfg.Dataset, Weights: filepath.Base(cfg.Weights), WeightsSHA256: sha,
+		Seed: cfg.Seed, Augment: cfg.Augment, Embedding: string(cfg.Chain.Embedding), ConvMethod: string(cfg.Chain.ConvMethod),
+		Input: []int{c, h, wd}, Taps: taps, Total: ds.Len(), ShardSize: cfg.ShardSize})
+	if err != nil {
+		return nil, err
+	}
+	sum := &ReconstructSummary{Model: cfg.Model, Dataset: cfg.Dataset, Weights: cfg.Weights, Samples: ds.Len()}
+	start := cw.Next()
+	if start > 0 && start < ds.Len() {
+		fmt.Fprintf(w, "resuming %s at sample %d of %d\n", cfg.OutDir, start, ds.Len())
+	}
+	fallbacks := map[string]int{}
+	methods := map[string]string{}
+	t0 := time.Now()
+	var compute time.Duration
+	if start < ds.Len() {
+		loader := data.NewLoader(ds, tf, cfg.Batch, false, cfg.Seed, false)
+		defer loader.Close()
+		bar := progress.New(w, int64(ds.Len()-start), "reconstruct")
+		var sh shardBuf
+		shards := 0
+		for b := range loader.Range(0, start) {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("reconstruct interrupted (finished shards are kept; rerun to resume): %w", err)
+			}
+			n := len(b.Labels)
+			tc := time.Now()
+			rec, err := chain.Run(tensor.FromData(b.X, n, c, h, wd), b.Labels)
+			if err != nil {
+				return nil, fmt.Errorf("reconstruct samples %d…: %w", b.Index[0], err)
+			}
+			compute += time.Since(tc)
+			sh.add(b, rec, taps)
+			for _, tp := range taps {
+				d := rec.Diags[tp.Name]
+				fallbacks[tp.Name] += d.Fallbacks
+				methods[tp.Name] = d.Method
+			}
+			loader.Release(b)
+			bar.Add(int64(n), "")
+			if len(sh.labels) >= cfg.ShardSize || cw.Next()+len(sh.labels) == ds.Len() {
+				if err := cw.WriteShardGaps(sh.inputs, sh.labels, sh.index, sh.taps, sh.gaps); err != nil {
+					return nil, err
+				}
+				sum.NewSamples += len(sh.labels)
+				sh = shardBuf{}
+				shards++
+				if cfg.StopAfter > 0 && shards >= cfg.StopAfter && cw.Next() < ds.Len() {
+					return nil, errStopped
+				}
+			}
+		}
+		bar.Finish(fmt.Sprintf("%d samples", sum.NewSamples))
+	}
+	if err := cw.Finish(); err != nil {
+		return nil, err
+	}
+	sum.Seconds = time.Since(t0).Seconds()
+	if sum.NewSamples > 0 {
+		sum.ImagesPerSec = float64(sum.NewSamples) / sum.Seconds
+		sum.ComputePerS = float64(sum.NewSamples) / compute.Seconds()
+	}
+	cache, err := OpenCache(cfg.OutDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, tp := range taps {
+		g, err := cache.Gaps(tp.Name)
+		if err != nil {
+			return nil, err
+		}
+		st := gapStats(g)
+		st.Tap, st.Method, st.Fallbacks = tp.Name, methods[tp.Name], fallbacks[tp.Name]
+		sum.Taps = append(sum.Taps, st)
+	}
+	sum.CacheBytes = dirBytes(cfg.OutDir)
+	if err := WriteJSON(filepath.Join(cfg.OutDir, "reconstruct.json"), sum); err != nil {
+		return nil, err
+	}
+	return sum, nil
+}
+
+// errStopped is returned when ReconstructConfig.StopAfter ends a pass early.
+var errStopped = errors.New("reconstruct: stopped early (StopAfter)")
+
+// IsStopped reports whether err is the early stop of ReconstructConfig.StopAfter.
+func IsStopped(err error) bool { return errors.Is(err, errStopped) }
+
+// shardBuf accumulates one shard.
+type shardBuf struct {
+	inputs        []float32
+	labels, index []int
+	taps, gaps    [][]float32
+}
+
+func (s *shardBuf) add(b *data.Batch, rec *reverse.Reconstruction, taps []CacheTap) {
+	if s.taps == nil {
+		s.taps, s.gaps = make([][]float32, len(taps)), make([][]float32, len(taps))
+	}
+	s.inputs = append(s.inputs, b.X...)
+	s.labels = append(s.labels, b.Labels...)
+	s.index = append(s.index, b.Index...)
+	for i, tp := range taps {
+		s.taps[i] = append(s.taps[i], rec.Targets[tp.Name].Data...)
+		for _, g := range rec.Diags[tp.Name].Gap {
+			s.gaps[i] = append(s.gaps[i], float32(g))
+		}
+	}
+}
+
+func gapStats(g []float32) TapGapStats {
+	if len(g) == 0 {
+		return TapGapStats{}
+	}
+	v := make([]float64, len(g))
+	s := 0.0
+	for i, x := range g {
+		v[i] = float64(x)
+		s += v[i]
+	}
+	slices.Sort(v)
+	q := func(p float64) float64 { return v[min(len(v)-1, int(math.Floor(p*float64(len(v)-1)+0.5)))] }
+	return TapGapStats{Mean: s / float64(len(v)), Median: q(0.5), P90: q(0.9), Max: v[len(v)-1]}
+}
+
+// Gaps returns the per-sample relative gaps of a tap, in pass order.
+func (c *Cache) Gaps(tap string) ([]float32, error) {
+	if _, err := c.Tap(tap); err != nil {
+		return nil, err
+	}
+	var out []float32
+	for _, s := range c.Manifest.Shards {
+		r, err := checkShard(c.Dir, &c.Manifest, s)
+		if err != nil {
+			return nil, err
+		}
+		t, err := r.ReadTensor("gap_" + tap)
+		r.Close()
+		if err != nil {
+			return nil, fmt.Errorf("cache %s: shard %s: %w", c.Dir, s.File, err)
+		}
+		v, err := t.Float32s()
+		if err != nil {
+			return nil, fmt.Errorf("cache %s: shard %s: %w", c.Dir, s.File, err)
+		}
+		out = append(out, v...)
+	}
+	return out, nil
+}
+
+func dirBytes(dir string) int64 {
+	var n int64
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil && !e.IsDir() {
+			n += fi.Size()
+		}
+	}
+	return n
+}
