@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/frpt/frpt/report"
 	"io"
 	"os"
 	"sync"
@@ -157,4 +158,13 @@ func RunGrid(ctx context.Context, cfg GridConfig, w io.Writer) ([]RunResult, err
 		return done, firstErr
 	}
 	return done, ctx.Err()
+}
+
+// ReportRun converts a finished run for package report.
+func ReportRun(r RunResult) report.Run {
+	return report.Run{
+		Model: r.Model, Dataset: r.Dataset, Weights: r.Weights, Tap: r.Tap, CRec: r.CRec, Seed: r.Seed,
+		Epochs: r.Epochs, Batch: r.Batch, LR: r.LR, WD: r.WD, Mode: r.Mode,
+		TestAcc: r.TestAcc, Best: r.Best, Mean: r.Mean,
+	}
 }

@@ -51,6 +51,10 @@ func Conv2dForward[F Float](s ConvShape, x, w, b, y []F) {
 		conv2dForwardGemm(s, x, w, b, y)
 		return
 	}
+	if s.Stride == 1 && s.Pad == 0 {
+		conv2dForwardWide(s, x, w, b, y)
+		return
+	}
 	ho, wo := s.OutSize()
 	Parallel(s.N, 1, func(lo, hi int) {
 		for n := lo; n < hi; n++ {
@@ -105,6 +109,10 @@ func Conv2dBackward[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
 	s.check("Conv2dBackward", len(x), len(w), len(dy))
 	if s.Cin*s.KH*s.KW >= 64 && s.Cout >= 16 {
 		conv2dBackwardGemm(s, x, w, dy, dx, dw, db)
+		return
+	}
+	if s.Stride == 1 && s.Pad == 0 {
+		conv2dBackwardWide(s, x, w, dy, dx, dw, db)
 		return
 	}
 	ho, wo := s.OutSize()

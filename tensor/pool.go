@@ -10,6 +10,10 @@ func MaxPool2dForward[F Float](planes, h, w, k, stride, pad int, x, y []F, idx [
 	if len(x) != planes*h*w || len(y) != planes*ho*wo || len(idx) != len(y) {
 		panic(fmt.Sprintf("tensor.MaxPool2dForward: sizes x=%d y=%d idx=%d for %d planes %dx%d k=%d", len(x), len(y), len(idx), planes, h, w, k))
 	}
+	if k == 2 && stride == 2 && pad == 0 {
+		maxPool2x2(planes, h, w, x, y, idx)
+		return
+	}
 	Parallel(planes, 8, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			xp := x[p*h*w : (p+1)*h*w]
@@ -89,4 +93,37 @@ func AvgPool2dBackward[F Float](planes, h, w, k, stride int, dy, dx []F) {
 			}
 		}
 	}
+}
+
+// maxPool2x2 is MaxPool2dForward for 2×2 windows with stride 2 and no padding (the
+// SimpleCNN pools): no bounds tests, the first arg-max in row-major window order wins.
+func maxPool2x2[F Float](planes, h, w int, x, y []F, idx []int32) {
+	ho, wo := h/2, w/2
+	Parallel(planes, 8, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			xp := x[p*h*w : (p+1)*h*w]
+			yp := y[p*ho*wo : (p+1)*ho*wo]
+			ip := idx[p*ho*wo : (p+1)*ho*wo]
+			for oy := 0; oy < ho; oy++ {
+				r0 := xp[2*oy*w : 2*oy*w+2*wo]
+				r1 := xp[(2*oy+1)*w : (2*oy+1)*w+2*wo]
+				yr, ir := yp[oy*wo:(oy+1)*wo], ip[oy*wo:(oy+1)*wo]
+				base := int32(2 * oy * w)
+				for ox := range yr {
+					i := 2 * ox
+					best, bi := r0[i], base+int32(i)
+					if v := r0[i+1]; v > best {
+						best, bi = v, base+int32(i+1)
+					}
+					if v := r1[i]; v > best {
+						best, bi = v, base+int32(w+i)
+					}
+					if v := r1[i+1]; v > best {
+						best, bi = v, base+int32(w+i+1)
+					}
+					yr[ox], ir[ox] = best, bi
+				}
+			}
+		}
+	})
 }

@@ -3,20 +3,32 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/frpt/frpt/pipeline"
 	"github.com/spf13/cobra"
 )
 
 func newDemoCmd() *cobra.Command {
-	var cfg pipeline.DemoConfig
+	cfg := pipeline.DefaultDemo()
+	var crecs string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "The README's main job on real MNIST (pretrain SimpleCNN v2, report)",
-		Long: `Pretrain the paper's SimpleCNN v2 on real MNIST with the paper's recipe (AdamW lr 1e-3,
-batch 256), evaluating every epoch, and write a Markdown report with a PNG training curve
-to --out. A rerun resumes (or reuses) the finished training.`,
+		Long: `The whole FR-PT pipeline on real MNIST: pretrain the paper's SimpleCNN v2 with the paper's
+recipe (AdamW lr 1e-3, batch 256, 100 epochs), reconstruct every tap over the training set
+into a feature cache, post-train a small grid (taps × c_rec × seeds) and write
+<out>/report.md with the training curve, the reconstruction gaps and the grid's paired
+statistics (<out>/grid/report/). Every stage resumes after an interruption.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg.CRecs = cfg.CRecs[:0]
+			for _, s := range splitList(crecs) {
+				v, err := strconv.ParseFloat(s, 64)
+				if err != nil || v < 0 {
+					return fmt.Errorf("--crec %q: want non-negative numbers", s)
+				}
+				cfg.CRecs = append(cfg.CRecs, v)
+			}
 			path, err := pipeline.Demo(cmd.Context(), cfg, os.Stderr)
 			if err != nil {
 				return err
@@ -27,7 +39,12 @@ to --out. A rerun resumes (or reuses) the finished training.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.OutDir, "out", "runs/demo", "output folder")
-	f.IntVar(&cfg.Epochs, "epochs", 100, "pretraining epochs (the paper's recipe: 100)")
+	f.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "pretraining epochs (the paper's recipe: 100)")
+	f.StringSliceVar(&cfg.Taps, "taps", cfg.Taps, "post-training taps")
+	f.StringVar(&crecs, "crec", "0,0.1,0.3", "c_rec values (0 = baseline)")
+	f.IntVar(&cfg.Seeds, "seeds", cfg.Seeds, "post-training seeds 0…N−1")
+	f.IntVar(&cfg.PostEpochs, "post-epochs", cfg.PostEpochs, "post-training epochs per run (paper: 10)")
+	f.IntVar(&cfg.Workers, "workers", cfg.Workers, "concurrent post-training runs")
 	f.Uint64Var(&cfg.Seed, "seed", 0, "random seed")
 	f.StringVar(&cfg.DataDir, "data", "", "MNIST folder (default: the GoMNIST module's data)")
 	return cmd

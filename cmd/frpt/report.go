@@ -70,9 +70,5 @@ func decodeRunResult(line []byte) (report.Run, error) {
 	if err := json.Unmarshal(line, &r); err != nil {
 		return report.Run{}, err
 	}
-	return report.Run{
-		Model: r.Model, Dataset: r.Dataset, Weights: r.Weights, Tap: r.Tap, CRec: r.CRec, Seed: r.Seed,
-		Epochs: r.Epochs, Batch: r.Batch, LR: r.LR, WD: r.WD, Mode: r.Mode,
-		TestAcc: r.TestAcc, Best: r.Best, Mean: r.Mean,
-	}, nil
+	return pipeline.ReportRun(r), nil
 }

@@ -1,0 +1,43 @@
+package tensor
+
+// Vector kernels of the direct convolution: y += a·x and x·y over len(y). float32 goes
+// to SIMD assembly where the CPU has it (vec_amd64.s), float64 and other CPUs to Go.
+
+func axpyGo[F Float](a F, x, y []F) {
+	x = x[:len(y)]
+	for i := range y {
+		y[i] += a * x[i]
+	}
+}
+
+func dotGo[F Float](x, y []F) F {
+	x = x[:len(y)]
+	var s F
+	for i := range y {
+		s += x[i] * y[i]
+	}
+	return s
+}
+
+// axpy is y += a·x over len(y).
+func axpy[F Float](a F, x, y []F) {
+	if len(y) == 0 {
+		return
+	}
+	if y32, ok := any(y).([]float32); ok {
+		axpy32(float32(a), any(x).([]float32), y32)
+		return
+	}
+	axpyGo(a, x, y)
+}
+
+// dot is Σ x[i]·y[i] over len(y).
+func dot[F Float](x, y []F) F {
+	if len(y) == 0 {
+		return 0
+	}
+	if y32, ok := any(y).([]float32); ok {
+		return F(dot32(any(x).([]float32), y32))
+	}
+	return dotGo(x, y)
+}

@@ -1,0 +1,103 @@
+package tensor
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestVecKernels checks the SIMD axpy and dot against plain loops on every length 0…130
+// (all tails of the 32/8/1-wide loops) and on unaligned sub-slices.
+func TestVecKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for n := 0; n <= 130; n++ {
+		for _, off := range []int{0, 1, 3} {
+			x := make([]float32, n+off+5)
+			y := make([]float32, n+off)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			for i := range y {
+				y[i] = float32(rng.NormFloat64())
+			}
+			yv := y[off:]
+			want := append([]float32(nil), yv...)
+			axpyGo(float32(0.7), x[off:], want)
+			got := append([]float32(nil), yv...)
+			axpy(float32(0.7), x[off:], got)
+			for i := range got {
+				if math.Abs(float64(got[i]-want[i])) > 1e-6*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("axpy n=%d off=%d: [%d] %g want %g", n, off, i, got[i], want[i])
+				}
+			}
+			var ref float64
+			for i := range yv {
+				ref += float64(x[off+i]) * float64(yv[i])
+			}
+			if d := dot(x[off:], yv); math.Abs(float64(d)-ref) > 1e-5*(1+math.Sqrt(float64(n))) {
+				t.Fatalf("dot n=%d off=%d: %g want %g", n, off, d, ref)
+			}
+		}
+	}
+}
+
+// TestConvWideFloat32 runs the float32 direct convolution (SIMD path) against the
+// float64 reference on odd sizes, and its backward through the adjoint identities.
+func TestConvWideFloat32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, s := range []ConvShape{
+		{N: 3, Cin: 1, H: 28, W: 28, Cout: 3, KH: 5, KW: 5, Stride: 1},
+		{N: 2, Cin: 3, H: 12, W: 12, Cout: 3, KH: 5, KW: 5, Stride: 1},
+		{N: 5, Cin: 2, H: 13, W: 7, Cout: 4, KH: 3, KW: 2, Stride: 1},
+		{N: 1, Cin: 3, H: 9, W: 35, Cout: 2, KH: 1, KW: 1, Stride: 1},
+	} {
+		ho, wo := s.OutSize()
+		x, w, b := randSlice(rng, s.N*s.Cin*s.H*s.W), randSlice(rng, s.Cout*s.Cin*s.KH*s.KW), randSlice(rng, s.Cout)
+		f := func(v []float64) []float32 {
+			o := make([]float32, len(v))
+			for i := range v {
+				o[i] = float32(v[i])
+			}
+			return o
+		}
+		x32, w32, b32 := f(x), f(w), f(b)
+		// Round the inputs so the float64 reference sees exactly the float32 values.
+		for i := range x {
+			x[i] = float64(x32[i])
+		}
+		for i := range w {
+			w[i] = float64(w32[i])
+		}
+		for i := range b {
+			b[i] = float64(b32[i])
+		}
+		y := make([]float32, s.N*s.Cout*ho*wo)
+		Conv2dForward(s, x32, w32, b32, y)
+		want := refConv(s, x, w, b)
+		for i := range y {
+			if math.Abs(float64(y[i])-want[i]) > 1e-4*(1+math.Abs(want[i])) {
+				t.Fatalf("%+v: y[%d]=%v want %v", s, i, y[i], want[i])
+			}
+		}
+		g := randSlice(rng, len(y))
+		g32 := f(g)
+		dx, dw, db := make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))
+		Conv2dBackward(s, x32, w32, g32, dx, dw, db)
+		dx64, dw64, db64 := make([]float64, len(x)), make([]float64, len(w)), make([]float64, len(b))
+		for i := range g {
+			g[i] = float64(g32[i])
+		}
+		Conv2dBackward(s, x, w, g, dx64, dw64, db64) // float64 Go path, checked by TestConvPathsMatchReference
+		for _, c := range []struct {
+			name string
+			got  []float32
+			want []float64
+		}{{"dx", dx, dx64}, {"dw", dw, dw64}, {"db", db, db64}} {
+			for i := range c.got {
+				if math.Abs(float64(c.got[i])-c.want[i]) > 1e-3*(1+math.Abs(c.want[i])) {
+					t.Fatalf("%+v: %s[%d]=%v want %v", s, c.name, i, c.got[i], c.want[i])
+				}
+			}
+		}
+	}
+}
