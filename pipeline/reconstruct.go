@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/frpt/frpt/checkpoint"
@@ -90,9 +91,23 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 	if cfg.Augment {
 		tf = data.TrainTransform(cfg.Dataset)
 	}
-	chain, err := reverse.NewChain(m, cfg.Chain)
-	if err != nil {
-		return nil, err
+	// One chain (and model copy) per core: batches go through them concurrently, each
+	// single-threaded, which also spreads the chain's serial steps over the cores.
+	nw := max(tensor.Workers, 1)
+	chains := make([]*reverse.Chain, nw)
+	for i := range chains {
+		mi := m
+		if i > 0 {
+			if mi, err = models.New[float32](cfg.Model, cfg.Dataset, 0); err != nil {
+				return nil, err
+			}
+			if _, err := checkpoint.LoadInto(cfg.Weights, mi.Params()); err != nil {
+				return nil, fmt.Errorf("reconstruct: %w", err)
+			}
+		}
+		if chains[i], err = reverse.NewChain(mi, cfg.Chain); err != nil {
+			return nil, err
+		}
 	}
 	c, h, wd := ds.Shape()
 	// Tap shapes from a one-sample forward pass.
@@ -120,37 +135,68 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 		loader := data.NewLoader(ds, tf, cfg.Batch, false, cfg.Seed, false)
 		defer loader.Close()
 		bar := progress.New(w, int64(ds.Len()-start), "reconstruct")
-		var sh shardBuf
+		sh := newShardBuf(cfg.ShardSize, c*h*wd, taps)
 		shards := 0
+		if nw > 1 {
+			old := tensor.Workers
+			tensor.Workers = 1
+			defer func() { tensor.Workers = old }()
+		}
+		var group []*data.Batch
+		recs := make([]*reverse.Reconstruction, nw)
+		errs := make([]error, nw)
+		flush := func() error {
+			tc := time.Now()
+			var wg sync.WaitGroup
+			for i, b := range group {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					recs[i], errs[i] = chains[i].Run(tensor.FromData(b.X, len(b.Labels), c, h, wd), b.Labels)
+				}()
+			}
+			wg.Wait()
+			compute += time.Since(tc)
+			for i, b := range group {
+				if errs[i] != nil {
+					return fmt.Errorf("reconstruct samples %d…: %w", b.Index[0], errs[i])
+				}
+				sh.add(b, recs[i], taps)
+				for _, tp := range taps {
+					d := recs[i].Diags[tp.Name]
+					fallbacks[tp.Name] += d.Fallbacks
+					methods[tp.Name] = d.Method
+				}
+				loader.Release(b)
+				bar.Add(int64(len(b.Labels)), "")
+				if len(sh.labels) >= cfg.ShardSize || cw.Next()+len(sh.labels) == ds.Len() {
+					if err := cw.WriteShardGaps(sh.inputs, sh.labels, sh.index, sh.taps, sh.gaps); err != nil {
+						return err
+					}
+					sum.NewSamples += len(sh.labels)
+					sh.reset()
+					shards++
+					if cfg.StopAfter > 0 && shards >= cfg.StopAfter && cw.Next() < ds.Len() {
+						return errStopped
+					}
+				}
+			}
+			group = group[:0]
+			return nil
+		}
 		for b := range loader.Range(0, start) {
 			if err := ctx.Err(); err != nil {
 				return nil, fmt.Errorf("reconstruct interrupted (finished shards are kept; rerun to resume): %w", err)
 			}
-			n := len(b.Labels)
-			tc := time.Now()
-			rec, err := chain.Run(tensor.FromData(b.X, n, c, h, wd), b.Labels)
-			if err != nil {
-				return nil, fmt.Errorf("reconstruct samples %d…: %w", b.Index[0], err)
-			}
-			compute += time.Since(tc)
-			sh.add(b, rec, taps)
-			for _, tp := range taps {
-				d := rec.Diags[tp.Name]
-				fallbacks[tp.Name] += d.Fallbacks
-				methods[tp.Name] = d.Method
-			}
-			loader.Release(b)
-			bar.Add(int64(n), "")
-			if len(sh.labels) >= cfg.ShardSize || cw.Next()+len(sh.labels) == ds.Len() {
-				if err := cw.WriteShardGaps(sh.inputs, sh.labels, sh.index, sh.taps, sh.gaps); err != nil {
+			if group = append(group, b); len(group) == nw {
+				if err := flush(); err != nil {
 					return nil, err
 				}
-				sum.NewSamples += len(sh.labels)
-				sh = shardBuf{}
-				shards++
-				if cfg.StopAfter > 0 && shards >= cfg.StopAfter && cw.Next() < ds.Len() {
-					return nil, errStopped
-				}
+			}
+		}
+		if len(group) > 0 {
+			if err := flush(); err != nil {
+				return nil, err
 			}
 		}
 		bar.Finish(fmt.Sprintf("%d samples", sum.NewSamples))
@@ -196,10 +242,26 @@ type shardBuf struct {
 	taps, gaps    [][]float32
 }
 
-func (s *shardBuf) add(b *data.Batch, rec *reverse.Reconstruction, taps []CacheTap) {
-	if s.taps == nil {
-		s.taps, s.gaps = make([][]float32, len(taps)), make([][]float32, len(taps))
+// newShardBuf allocates a shard's buffers once (growing them sample by sample would
+// copy the whole shard many times over).
+func newShardBuf(size, inputLen int, taps []CacheTap) *shardBuf {
+	s := &shardBuf{inputs: make([]float32, 0, size*inputLen), labels: make([]int, 0, size), index: make([]int, 0, size),
+		taps: make([][]float32, len(taps)), gaps: make([][]float32, len(taps))}
+	for i, tp := range taps {
+		s.taps[i] = make([]float32, 0, size*prod(tp.Shape))
+		s.gaps[i] = make([]float32, 0, size)
 	}
+	return s
+}
+
+func (s *shardBuf) reset() {
+	s.inputs, s.labels, s.index = s.inputs[:0], s.labels[:0], s.index[:0]
+	for i := range s.taps {
+		s.taps[i], s.gaps[i] = s.taps[i][:0], s.gaps[i][:0]
+	}
+}
+
+func (s *shardBuf) add(b *data.Batch, rec *reverse.Reconstruction, taps []CacheTap) {
 	s.inputs = append(s.inputs, b.X...)
 	s.labels = append(s.labels, b.Labels...)
 	s.index = append(s.index, b.Index...)
