@@ -29,6 +29,13 @@ type Model[F tensor.Float] interface {
 	Config() map[string]string
 }
 
+// Fronted is implemented by models that can run only the part in front of a tap:
+// ForwardTo returns the tap's feature, and BackwardTaps(nil, {tap: g}) then starts the
+// backward pass at the tap.
+type Fronted[F tensor.Float] interface {
+	ForwardTo(x *tensor.T[F], tap string) (*tensor.T[F], error)
+}
+
 // FreezeFrom freezes the parameters of children [index:] and unfreezes those before.
 func FreezeFrom[F tensor.Float](m Model[F], index int) {
 	for i, c := range m.Children() {
@@ -49,10 +56,13 @@ func splitIndex(arch string, splits map[string]int, tap string) (int, error) {
 	return 0, fmt.Errorf("%s has no tap %q (taps: %s)", arch, tap, strings.Join(keys, ", "))
 }
 
-// addGrad returns g + extra (extra may be nil), reusing g.
+// addGrad returns g + extra (either may be nil).
 func addGrad[F tensor.Float](g, extra *tensor.T[F]) *tensor.T[F] {
 	if extra == nil {
 		return g
+	}
+	if g == nil {
+		return extra
 	}
 	if g.Numel() != extra.Numel() {
 		panic(fmt.Sprintf("models: tap gradient of shape %v does not match feature %v", extra.Shape, g.Shape))

@@ -2,6 +2,7 @@ package models
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/frpt/frpt/nn"
@@ -166,5 +167,53 @@ func TestZooNamesAndShapes(t *testing.T) {
 	}
 	if _, err := New[float32]("vgg", "mnist", 0); err == nil {
 		t.Error("unknown model accepted")
+	}
+}
+
+// TestSimpleCNNForwardTo: the front-only pass gives the same tap feature as the full
+// forward, and backward from the tap alone gives the same parameter gradients as a full
+// backward with zero output gradient.
+func TestSimpleCNNForwardTo(t *testing.T) {
+	cfg, _ := SimpleCNNFor("cifar10", 2)
+	m := NewSimpleCNN[float64](cfg, 7)
+	rng := rand.New(rand.NewPCG(7, 7))
+	x := tensor.New[float64](3, 3, 32, 32)
+	for i := range x.Data {
+		x.Data[i] = rng.NormFloat64()
+	}
+	for _, tap := range []string{"z1", "z2", "z4"} {
+		m.Forward(x)
+		full := m.Taps()[tap].Clone()
+		g := full.Clone()
+		for i := range g.Data {
+			g.Data[i] = rng.NormFloat64()
+		}
+		nn.ZeroGrad(m.Params())
+		m.BackwardTaps(tensor.New[float64](3, 10), map[string]*tensor.T[float64]{tap: g})
+		want := map[string][]float64{}
+		for _, p := range m.Params() {
+			want[p.Name] = append([]float64(nil), p.P.Grad.Data...)
+		}
+		front, err := m.ForwardTo(x, tap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range front.Data {
+			if front.Data[i] != full.Data[i] {
+				t.Fatalf("%s: ForwardTo differs at %d", tap, i)
+			}
+		}
+		nn.ZeroGrad(m.Params())
+		m.BackwardTaps(nil, map[string]*tensor.T[float64]{tap: g})
+		for _, p := range m.Params() {
+			for i, v := range p.P.Grad.Data {
+				if math.Abs(v-want[p.Name][i]) > 1e-12 {
+					t.Fatalf("%s: grad of %s differs at %d: %g vs %g", tap, p.Name, i, v, want[p.Name][i])
+				}
+			}
+		}
+	}
+	if _, err := m.ForwardTo(x, "z9"); err == nil {
+		t.Error("unknown tap accepted")
 	}
 }

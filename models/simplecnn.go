@@ -154,27 +154,68 @@ func (m *SimpleCNN[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 	return m.Out
 }
 
+// ForwardTo runs only the layers in front of a tap and returns its feature (the whole
+// network for "out"). The decoupled post-training mode trains the front this way.
+func (m *SimpleCNN[F]) ForwardTo(x *tensor.T[F], tap string) (*tensor.T[F], error) {
+	if tap == "out" {
+		return m.Forward(x), nil
+	}
+	L := len(m.Convs)
+	var k int
+	if _, err := fmt.Sscanf(tap, "z%d", &k); err != nil || k < 1 || k > L+1 || (k == L+1 && m.FC2 == nil) {
+		return nil, fmt.Errorf("%s has no tap %q", m.Arch(), tap)
+	}
+	m.Z, m.A, m.P = m.Z[:0], m.A[:0], m.P[:0]
+	h := x
+	for i, c := range m.Convs {
+		z := c.Forward(h)
+		m.Z = append(m.Z, z)
+		if i+1 == k {
+			return z, nil
+		}
+		a := m.Acts[i].Forward(z)
+		p := a
+		if m.Pools[i] != nil {
+			p = m.Pools[i].Forward(a)
+		}
+		m.A, m.P = append(m.A, a), append(m.P, p)
+		h = p
+	}
+	m.FlatIn = h
+	m.FlatOut = m.Flat.Forward(h)
+	m.ZFC = m.FC1.Forward(m.FlatOut)
+	return m.ZFC, nil
+}
+
 // Backward is BackwardTaps without tap gradients.
 func (m *SimpleCNN[F]) Backward(dy *tensor.T[F]) *tensor.T[F] { return m.BackwardTaps(dy, nil) }
 
 // BackwardTaps backpropagates dOut, adding tapGrads where the taps are produced. It
 // stops below the lowest layer with trainable parameters or a tap gradient still to add.
 func (m *SimpleCNN[F]) BackwardTaps(dOut *tensor.T[F], tapGrads map[string]*tensor.T[F]) *tensor.T[F] {
+	// A nil dOut starts the backward pass at the highest tap gradient (after ForwardTo).
 	L := len(m.Convs)
 	g := addGrad(dOut, tapGrads["out"])
 	if m.FC2 != nil {
-		g = m.FC2.Backward(g)
-		g = m.FCAct.Backward(g)
+		if g != nil {
+			g = m.FCAct.Backward(m.FC2.Backward(g))
+		}
 		g = addGrad(g, tapGrads["z"+strconv.Itoa(L+1)])
 	}
-	g = m.FC1.Backward(g)
-	g = m.Flat.Backward(g)
+	if g != nil {
+		g = m.Flat.Backward(m.FC1.Backward(g))
+	}
 	for i := L - 1; i >= 0; i-- {
-		if m.Pools[i] != nil {
-			g = m.Pools[i].Backward(g)
+		if g != nil {
+			if m.Pools[i] != nil {
+				g = m.Pools[i].Backward(g)
+			}
+			g = m.Acts[i].Backward(g)
 		}
-		g = m.Acts[i].Backward(g)
 		g = addGrad(g, tapGrads["z"+strconv.Itoa(i+1)])
+		if g == nil {
+			continue
+		}
 		if i > 0 && !anyTrainable[F](m.Convs[:i+1]) && !hasTapBelow(tapGrads, i) {
 			return nil // nothing below needs a gradient
 		}

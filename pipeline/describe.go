@@ -66,7 +66,7 @@ func DescribeModel(w io.Writer, name, dataset string) error {
 		if err == nil {
 			split = fmt.Sprint(idx)
 		}
-		fmt.Fprintf(w, "  %-4s %-16v split %s\n", t, taps[t].Shape[1:], split)
+		fmt.Fprintf(w, "  %-4s %-16s split %s\n", t, fmt.Sprint(taps[t].Shape[1:]), split)
 	}
 	fmt.Fprintf(w, "parameters: %d\n", countParams(m.Params()))
 	return nil

@@ -45,7 +45,8 @@ type RunResult struct {
 	TestAcc    []float64 `json:"test_acc"` // after each epoch
 	Best       float64   `json:"best"`
 	Mean       float64   `json:"mean"`
-	EpochSecs  []float64 `json:"epoch_seconds"`
+	EpochSecs  []float64 `json:"epoch_seconds"` // training only
+	EvalSecs   []float64 `json:"eval_seconds"`  // test evaluation after each epoch
 	MeanWeight float64   `json:"mean_weight"` // average adaptive MSE weight w_t
 }
 
@@ -128,12 +129,21 @@ func PostTrain(ctx context.Context, cfg PostTrainConfig, set *CachedSet, test da
 				copy(xb.Data[i*inSize:(i+1)*inSize], set.Inputs[s*inSize:(s+1)*inSize])
 				labels[i] = set.Labels[s]
 			}
-			logits := m.Forward(xb)
+			// Decoupled mode on a model that can stop at the tap: run only the front and
+			// backpropagate the MSE alone (no forward or gradient through the frozen head).
 			var ce float64
-			ce, dlogits = nn.CrossEntropyInto(dlogits, logits, labels[:n], 0)
+			var feat *tensor.T[float32]
+			if fm, ok := m.(models.Fronted[float32]); ok && cfg.Mode == "decoupled" {
+				if feat, err = fm.ForwardTo(xb, cfg.Tap); err != nil {
+					return nil, err
+				}
+			} else {
+				logits := m.Forward(xb)
+				ce, dlogits = nn.CrossEntropyInto(dlogits, logits, labels[:n], 0)
+				feat = m.Taps()[cfg.Tap]
+			}
 			tapGrads := map[string]*tensor.T[float32]{}
 			if cfg.CRec > 0 {
-				feat := m.Taps()[cfg.Tap]
 				tb := &tensor.T[float32]{Shape: feat.Shape, Data: tgt.Data[:n*tgtSize]}
 				for i := 0; i < n; i++ {
 					s := order[b+i]
@@ -151,19 +161,26 @@ func PostTrain(ctx context.Context, cfg PostTrainConfig, set *CachedSet, test da
 				}
 				tapGrads[cfg.Tap] = dmse
 			}
+			dOut := dlogits
 			if cfg.Mode == "decoupled" {
-				dlogits.Zero()
+				if _, ok := m.(models.Fronted[float32]); ok {
+					dOut = nil
+				} else {
+					dlogits.Zero() // full forward, but only the MSE drives the front
+				}
 			}
 			opt.ZeroGrad()
-			m.BackwardTaps(dlogits, tapGrads)
+			m.BackwardTaps(dOut, tapGrads)
 			opt.Step()
 			steps++
 		}
 		secs := time.Since(start).Seconds()
+		te := time.Now()
 		ev, err := evaluate(ctx, m, test, data.TestTransform(cfg.Dataset), 1000, nil)
 		if err != nil {
 			return nil, err
 		}
+		res.EvalSecs = append(res.EvalSecs, time.Since(te).Seconds())
 		res.TestAcc = append(res.TestAcc, ev.Accuracy)
 		res.EpochSecs = append(res.EpochSecs, secs)
 		if w != nil {

@@ -24,7 +24,9 @@ func needMNIST(t *testing.T) {
 }
 
 // savedModel writes a freshly initialised SimpleCNN v2 (MNIST) checkpoint.
-func savedModel(t *testing.T, dir string) string {
+func savedModel(t *testing.T, dir string) string { return savedModelTB(t, dir) }
+
+func savedModelTB(t testing.TB, dir string) string {
 	t.Helper()
 	m, err := models.New[float32]("simplecnn-v2", "mnist", 3)
 	if err != nil {
