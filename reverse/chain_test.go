@@ -104,7 +104,6 @@ func TestChainSimpleCNN(t *testing.T) {
 	}
 }
 
-
 // TestChainResNetAndViT checks the composite chains on small ResNet and (pre-LN) ViT
 // models: every tap is produced, finite, and each composite solve lowers the block's
 // output mismatch (its error history ends below where it starts).

@@ -128,7 +128,9 @@ func (c *Conv2D) Reverse(anchor []float64, n, h, w int, target []float64, opt Op
 		return nil, diag, err
 	}
 	diag.Samples = n
-	diag.RelResid = c.relResid(x, n, h, w, b, target)
+	if !opt.SkipResidual {
+		diag.RelResid = c.relResid(x, n, h, w, b, target)
+	}
 	return x, diag, nil
 }
 

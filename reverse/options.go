@@ -30,6 +30,9 @@ type Options struct {
 	CompositeMethod          string // "auto", "linearized" or "vjp"
 	CompositeOriginalGNQuirk bool   // reproduce the original's never-accepted plain GN step (§10.3)
 	GlobalPoolProjection     bool   // reverse global average pooling by projection instead of broadcast
+	// SkipResidual leaves Diag.RelResid of convolution reverses at 0 instead of running
+	// the forward convolution on the answer (timing runs that check consistency apart).
+	SkipResidual bool
 }
 
 // ConvMethod selects the convolution reverse algorithm (§4.2).

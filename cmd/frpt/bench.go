@@ -71,6 +71,7 @@ with PyTorch (bench/torch_bench.py under /usr/bin/python3, 2 threads) and ratios
 	f.DurationVar(&budget, "time", 3*time.Second, "time spent measuring each row")
 	f.BoolVar(&withTorch, "torch", false, "also measure with PyTorch and print ratios")
 	f.StringVar(&torchScript, "torch-script", "bench/torch_bench.py", "PyTorch side of the benchmark")
+	cmd.AddCommand(newBenchReverseConvCmd())
 	return cmd
 }
 
