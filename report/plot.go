@@ -1,10 +1,11 @@
 package report
 
 import (
+	"io"
+
 	"fmt"
+	"github.com/frpt/frpt/atomicfile"
 	"image/color"
-	"os"
-	"path/filepath"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -54,17 +55,12 @@ func LinePlot(path, title, xLabel, yLabel string, series []Series) error {
 			p.Legend.Add(s.Name, l)
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	wt, err := p.WriterTo(6*vg.Inch, 4*vg.Inch, "png")
+	if err != nil {
 		return fmt.Errorf("plot %s: %w", path, err)
 	}
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp.png")
-	if err := p.Save(6*vg.Inch, 4*vg.Inch, tmp); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, func(w io.Writer) error {
+		_, err := wt.WriteTo(w)
+		return err
+	})
 }
