@@ -56,17 +56,12 @@ func (b *BatchNorm2d[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 			if b.Training {
 				var s, ss float64
 				for i := 0; i < n; i++ {
-					for _, v := range x.Data[(i*c+ch)*hw : (i*c+ch+1)*hw] {
-						s += float64(v)
-					}
+					s += float64(sum32(x.Data[(i*c+ch)*hw : (i*c+ch+1)*hw]))
 				}
 				cnt := float64(n * hw)
 				mean = s / cnt
 				for i := 0; i < n; i++ {
-					for _, v := range x.Data[(i*c+ch)*hw : (i*c+ch+1)*hw] {
-						d := float64(v) - mean
-						ss += d * d
-					}
+					ss += float64(sumSqDev32(x.Data[(i*c+ch)*hw:(i*c+ch+1)*hw], F(mean)))
 				}
 				variance = ss / cnt
 				unbiased := variance
@@ -81,13 +76,14 @@ func (b *BatchNorm2d[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 			}
 			inv := 1 / math.Sqrt(variance+b.Eps)
 			b.invStd[ch] = inv
-			g, be := float64(b.Weight.Value.Data[ch]), float64(b.Bias.Value.Data[ch])
+			g, be, m, iv := b.Weight.Value.Data[ch], b.Bias.Value.Data[ch], F(mean), F(inv)
 			for i := 0; i < n; i++ {
 				off := (i*c + ch) * hw
+				xh, y := b.xhat[off:off+hw], b.y.Data[off:off+hw]
 				for j, v := range x.Data[off : off+hw] {
-					xh := (float64(v) - mean) * inv
-					b.xhat[off+j] = F(xh)
-					b.y.Data[off+j] = F(xh*g + be)
+					h := (v - m) * iv
+					xh[j] = h
+					y[j] = h*g + be
 				}
 			}
 		}
@@ -112,11 +108,9 @@ func (b *BatchNorm2d[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 			var sdy, sdyx float64
 			for i := 0; i < n; i++ {
 				off := (i*c + ch) * hw
-				xh := b.xhat[off : off+hw]
-				for j, g := range dy.Data[off : off+hw] {
-					sdy += float64(g)
-					sdyx += float64(g) * float64(xh[j])
-				}
+				g := dy.Data[off : off+hw]
+				sdy += float64(sum32(g))
+				sdyx += float64(dot32(g, b.xhat[off:off+hw]))
 			}
 			if !b.Weight.Frozen {
 				b.Weight.Grad.Data[ch] += F(sdyx)
@@ -126,15 +120,15 @@ func (b *BatchNorm2d[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 			}
 			k := float64(b.Weight.Value.Data[ch]) * b.invStd[ch]
 			cnt := float64(n * hw)
-			mdy, mdyx := sdy/cnt, sdyx/cnt
+			kf, mdy, mdyx := F(k), F(sdy/cnt), F(sdyx/cnt)
 			for i := 0; i < n; i++ {
 				off := (i*c + ch) * hw
-				xh := b.xhat[off : off+hw]
+				xh, dx := b.xhat[off:off+hw], b.dx.Data[off:off+hw]
 				for j, g := range dy.Data[off : off+hw] {
 					if b.Training {
-						b.dx.Data[off+j] = F(k * (float64(g) - mdy - float64(xh[j])*mdyx))
+						dx[j] = kf * (g - mdy - xh[j]*mdyx)
 					} else {
-						b.dx.Data[off+j] = F(k * float64(g))
+						dx[j] = kf * g
 					}
 				}
 			}
@@ -146,4 +140,53 @@ func (b *BatchNorm2d[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 // Params returns weight, bias, running_mean, running_var, num_batches_tracked.
 func (b *BatchNorm2d[F]) Params() []Named[F] {
 	return []Named[F]{{"weight", b.Weight}, {"bias", b.Bias}, {"running_mean", b.RunningMean}, {"running_var", b.RunningVar}, {"num_batches_tracked", b.NumBatchesTracked}}
+}
+
+// sum32 is Σ v in F, accumulated in eight interleaved partial sums (short runs: one
+// feature-map plane), which the callers add up in float64.
+func sum32[F tensor.Float](v []F) F {
+	var a [8]F
+	i := 0
+	for ; i+8 <= len(v); i += 8 {
+		for k := range a {
+			a[k] += v[i+k]
+		}
+	}
+	for ; i < len(v); i++ {
+		a[0] += v[i]
+	}
+	return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
+}
+
+// sumSqDev32 is Σ (v − m)² in F, as sum32.
+func sumSqDev32[F tensor.Float](v []F, m F) F {
+	var a [8]F
+	i := 0
+	for ; i+8 <= len(v); i += 8 {
+		for k := range a {
+			d := v[i+k] - m
+			a[k] += d * d
+		}
+	}
+	for ; i < len(v); i++ {
+		d := v[i] - m
+		a[0] += d * d
+	}
+	return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
+}
+
+// dot32 is Σ x·y in F, as sum32.
+func dot32[F tensor.Float](x, y []F) F {
+	var a [8]F
+	y = y[:len(x)]
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		for k := range a {
+			a[k] += x[i+k] * y[i+k]
+		}
+	}
+	for ; i < len(x); i++ {
+		a[0] += x[i] * y[i]
+	}
+	return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
 }

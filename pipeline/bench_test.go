@@ -47,7 +47,6 @@ func benchSetup(b *testing.B) (string, string) {
 	return benchCache.dir, benchCache.weights
 }
 
-
 func BenchmarkReconstruct(b *testing.B) {
 	_, w := benchSetup(b)
 	for i := 0; i < b.N; i++ {

@@ -47,7 +47,7 @@ type RunResult struct {
 	Mean       float64   `json:"mean"`
 	EpochSecs  []float64 `json:"epoch_seconds"` // training only
 	EvalSecs   []float64 `json:"eval_seconds"`  // test evaluation after each epoch
-	MeanWeight float64   `json:"mean_weight"` // average adaptive MSE weight w_t
+	MeanWeight float64   `json:"mean_weight"`   // average adaptive MSE weight w_t
 }
 
 // Key identifies a run in a grid.

@@ -2,7 +2,29 @@ package tensor
 
 import "sync"
 
-// im2col writes the [Cin·KH·KW, Ho·Wo] column matrix of one sample.
+// validCols returns the output columns [lo, hi) whose input column ox·stride+kx−pad
+// lies inside [0, w): outside them a column-matrix row reads (or adds) nothing.
+func validCols(wo, stride, kx, pad, w int) (lo, hi int) {
+	off := kx - pad
+	lo = 0
+	if off < 0 {
+		lo = (-off + stride - 1) / stride
+	}
+	hi = wo
+	if last := (w - 1 - off); last < 0 {
+		hi = 0
+	} else if h := last/stride + 1; h < hi {
+		hi = h
+	}
+	if hi < lo {
+		hi = lo
+	}
+	return lo, hi
+}
+
+// im2col writes the [Cin·KH·KW, Ho·Wo] column matrix of one sample. Each row segment is
+// a bounds-free copy (stride 1) or gather (stride > 1) over the valid columns, with the
+// padding columns cleared around it.
 func im2col[F Float](s ConvShape, x, cols []F) {
 	ho, wo := s.OutSize()
 	for ci := 0; ci < s.Cin; ci++ {
@@ -10,20 +32,24 @@ func im2col[F Float](s ConvShape, x, cols []F) {
 		for ky := 0; ky < s.KH; ky++ {
 			for kx := 0; kx < s.KW; kx++ {
 				row := cols[((ci*s.KH+ky)*s.KW+kx)*ho*wo : ((ci*s.KH+ky)*s.KW+kx+1)*ho*wo]
+				lo, hi := validCols(wo, s.Stride, kx, s.Pad, s.W)
+				off := kx - s.Pad
 				for oy := 0; oy < ho; oy++ {
 					iy := oy*s.Stride + ky - s.Pad
 					r := row[oy*wo : (oy+1)*wo]
-					if iy < 0 || iy >= s.H {
+					if iy < 0 || iy >= s.H || lo == hi {
 						clear(r)
 						continue
 					}
-					for ox := range r {
-						ix := ox*s.Stride + kx - s.Pad
-						if ix < 0 || ix >= s.W {
-							r[ox] = 0
-						} else {
-							r[ox] = xp[iy*s.W+ix]
-						}
+					clear(r[:lo])
+					clear(r[hi:])
+					src := xp[iy*s.W:]
+					if s.Stride == 1 {
+						copy(r[lo:hi], src[lo+off:hi+off])
+						continue
+					}
+					for ox := lo; ox < hi; ox++ {
+						r[ox] = src[ox*s.Stride+off]
 					}
 				}
 			}
@@ -39,17 +65,24 @@ func col2im[F Float](s ConvShape, cols, dx []F) {
 		for ky := 0; ky < s.KH; ky++ {
 			for kx := 0; kx < s.KW; kx++ {
 				row := cols[((ci*s.KH+ky)*s.KW+kx)*ho*wo : ((ci*s.KH+ky)*s.KW+kx+1)*ho*wo]
+				lo, hi := validCols(wo, s.Stride, kx, s.Pad, s.W)
+				if lo == hi {
+					continue
+				}
+				off := kx - s.Pad
 				for oy := 0; oy < ho; oy++ {
 					iy := oy*s.Stride + ky - s.Pad
 					if iy < 0 || iy >= s.H {
 						continue
 					}
 					r := row[oy*wo : (oy+1)*wo]
-					for ox, v := range r {
-						ix := ox*s.Stride + kx - s.Pad
-						if ix >= 0 && ix < s.W {
-							xp[iy*s.W+ix] += v
-						}
+					dst := xp[iy*s.W:]
+					if s.Stride == 1 {
+						axpy(1, r[lo:hi], dst[lo+off:hi+off])
+						continue
+					}
+					for ox := lo; ox < hi; ox++ {
+						dst[ox*s.Stride+off] += r[ox]
 					}
 				}
 			}
@@ -88,7 +121,7 @@ func conv2dForwardGemm[F Float](s ConvShape, x, w, b, y []F) {
 					r[i] = bv
 				}
 			}
-			gemmSerial(false, false, s.Cout, ho*wo, k, 1, w, k, cols, ho*wo, 1, ys, ho*wo)
+			gemmLocal(false, false, s.Cout, ho*wo, k, 1, w, k, cols, ho*wo, 1, ys, ho*wo)
 		}
 	})
 }
@@ -111,10 +144,10 @@ func conv2dBackwardGemm[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
 			dys := dy[n*s.Cout*ho*wo : (n+1)*s.Cout*ho*wo]
 			if dw != nil {
 				im2col(s, x[n*s.Cin*s.H*s.W:(n+1)*s.Cin*s.H*s.W], cols)
-				gemmSerial(false, true, s.Cout, k, ho*wo, 1, dys, ho*wo, cols, ho*wo, 1, dwLocal, k)
+				gemmLocal(false, true, s.Cout, k, ho*wo, 1, dys, ho*wo, cols, ho*wo, 1, dwLocal, k)
 			}
 			if dx != nil {
-				gemmSerial(true, false, k, ho*wo, s.Cout, 1, w, k, dys, ho*wo, 0, cols, ho*wo)
+				gemmLocal(true, false, k, ho*wo, s.Cout, 1, w, k, dys, ho*wo, 0, cols, ho*wo)
 				dxs := dx[n*s.Cin*s.H*s.W : (n+1)*s.Cin*s.H*s.W]
 				clear(dxs)
 				col2im(s, cols, dxs)

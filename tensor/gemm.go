@@ -60,8 +60,27 @@ func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int
 	gonum.Implementation{}.Dgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-// sgemmImpl is the active float32 kernel; gemm_fast.go replaces the reference one.
+// sgemmImpl is the active float32 kernel; an init in gemm_amd64.go,
+// gemm_fast_generic.go or gemm_openblas.go replaces the reference one.
 var sgemmImpl = SgemmRef
+
+// sgemmSerialImpl is the active float32 kernel confined to the calling goroutine, for
+// callers that already spread work over the cores (convolution runs one GEMM per sample
+// on each worker). The same inits replace it.
+var sgemmSerialImpl = gemmSerial[float32]
+
+// gemmLocal is Gemm on the calling goroutine through the fastest kernel for F.
+func gemmLocal[F Float](transA, transB bool, m, n, k int, alpha F, a []F, lda int, b []F, ldb int, beta F, c []F, ldc int) {
+	if cc, ok := any(c).([]float32); ok {
+		checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+		if m == 0 || n == 0 {
+			return
+		}
+		sgemmSerialImpl(transA, transB, m, n, k, float32(alpha), any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), cc, ldc)
+		return
+	}
+	gemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
 
 func checkGemm(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
 	ar, ac := m, k

@@ -4,8 +4,8 @@ package tensor
 // updated four rows at a time so every loaded row of B feeds four multiply-adds. It is
 // the portable kernel; gemmSerial runs it on the calling goroutine (for callers that
 // already parallelise, e.g. convolution over samples), Sgemm splits rows over Workers.
-
-func init() { sgemmImpl = sgemmGo }
+// Sgemm uses it where no assembly kernel applies: gemm_fast_generic.go installs it on
+// other architectures (or with -tags purego), gemm_amd64.go on CPUs without AVX2+FMA.
 
 func sgemmGo(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m*n*k < 32*32*32 || Workers < 2 {
