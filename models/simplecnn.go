@@ -85,6 +85,8 @@ type SimpleCNN[F tensor.Float] struct {
 	FlatOut  *tensor.T[F]
 	ZFC, AFC *tensor.T[F]
 	Out      *tensor.T[F]
+
+	seg []segOp[F] // layers run by the last ForwardSegment, for BackwardSegment
 }
 
 func newAct[F tensor.Float](name string) nn.Module[F] {
@@ -319,3 +321,166 @@ func (m *SimpleCNN[F]) Arch() string { return "simplecnn-v" + strconv.Itoa(m.Cfg
 func (m *SimpleCNN[F]) Config() map[string]string {
 	return map[string]string{"dataset": m.Cfg.Dataset, "version": strconv.Itoa(m.Cfg.Version), "activation": m.Cfg.Activation}
 }
+
+// Segmented is implemented by models that can be cut at their taps into segments trained
+// on their own (the hierarchical post-training mode): segment (from, to) is the layers
+// after boundary from up to and including the layer that produces tap to.
+type Segmented[F tensor.Float] interface {
+	Model[F]
+	Fronted[F]
+	// SegmentBounds lists the cut points from the input side: "in" (the input image),
+	// then TapNames (z1 … z_K, out).
+	SegmentBounds() []string
+	// ForwardSegment runs the layers of segment (from, to) on x, the feature at from,
+	// and returns the feature at to. It does not update Taps.
+	ForwardSegment(x *tensor.T[F], from, to string) (*tensor.T[F], error)
+	// BackwardSegment backpropagates dy, the gradient at the end of the last
+	// ForwardSegment, through its layers, adding the parameter gradients. With inputGrad
+	// false it stops at the lowest layer with trainable parameters and returns nil.
+	BackwardSegment(dy *tensor.T[F], inputGrad bool) *tensor.T[F]
+	// SegmentParams lists the parameters of segment (from, to) with their model names.
+	SegmentParams(from, to string) ([]nn.Named[F], error)
+}
+
+// segOp is one layer of SimpleCNN's forward sequence: the tap it produces ("" for none)
+// and its child name ("" for parameter-free layers).
+type segOp[F tensor.Float] struct {
+	mod        nn.Module[F]
+	tap, child string
+}
+
+// ops lists the forward sequence conv1, act1, pool1, …, flatten, fc1[, act, fc2].
+func (m *SimpleCNN[F]) ops() []segOp[F] {
+	var ops []segOp[F]
+	for i, c := range m.Convs {
+		n := strconv.Itoa(i + 1)
+		ops = append(ops, segOp[F]{c, "z" + n, "conv" + n}, segOp[F]{mod: m.Acts[i]})
+		if m.Pools[i] != nil {
+			ops = append(ops, segOp[F]{mod: m.Pools[i]})
+		}
+	}
+	ops = append(ops, segOp[F]{mod: m.Flat})
+	if m.FC2 == nil {
+		return append(ops, segOp[F]{m.FC1, "out", "fc1"})
+	}
+	return append(ops, segOp[F]{m.FC1, "z" + strconv.Itoa(len(m.Convs)+1), "fc1"}, segOp[F]{mod: m.FCAct}, segOp[F]{m.FC2, "out", "fc2"})
+}
+
+// segment returns the layers of segment (from, to).
+func (m *SimpleCNN[F]) segment(from, to string) ([]segOp[F], error) {
+	ops := m.ops()
+	at := func(tap string) int {
+		if tap == "in" {
+			return -1
+		}
+		for i, o := range ops {
+			if o.tap == tap {
+				return i
+			}
+		}
+		return -2
+	}
+	lo, hi := at(from), at(to)
+	if lo == -2 || hi < 0 || hi <= lo {
+		return nil, fmt.Errorf("%s has no segment %s→%s (cut points: %v, in input-to-output order)", m.Arch(), from, to, m.SegmentBounds())
+	}
+	return ops[lo+1 : hi+1], nil
+}
+
+// SegmentBounds lists "in", z1 … z_K, out.
+func (m *SimpleCNN[F]) SegmentBounds() []string { return append([]string{"in"}, m.TapNames()...) }
+
+// ForwardSegment runs the layers between two cut points (SegmentBounds): from "in" it
+// takes the input image, from z_i the pre-activation conv (or fc1) output, and it
+// returns z_j or the logits. Chaining the segments in→z1→…→out equals Forward. Taps
+// and the intermediates of Forward are left untouched.
+func (m *SimpleCNN[F]) ForwardSegment(x *tensor.T[F], from, to string) (*tensor.T[F], error) {
+	seg, err := m.segment(from, to)
+	if err != nil {
+		return nil, err
+	}
+	h := x
+	for _, o := range seg {
+		h = o.mod.Forward(h)
+	}
+	m.seg = seg
+	return h, nil
+}
+
+// BackwardSegment backpropagates dy (the gradient at the end of the last ForwardSegment)
+// through the segment's layers and returns the gradient at its start. With inputGrad
+// false (training a segment on its own) it stops at the lowest layer with trainable
+// parameters, skips that layer's input gradient and returns nil. The input image never
+// gets a gradient (conv1 has NoGrad).
+func (m *SimpleCNN[F]) BackwardSegment(dy *tensor.T[F], inputGrad bool) *tensor.T[F] {
+	if m.seg == nil {
+		panic("models: BackwardSegment without a ForwardSegment")
+	}
+	stop := 0 // lowest layer to backpropagate through
+	if !inputGrad {
+		stop = -1
+		for i, o := range m.seg {
+			if anyTrainableParam(o.mod.Params()) {
+				stop = i
+				break
+			}
+		}
+		if stop < 0 {
+			return nil // nothing in the segment is trained
+		}
+	}
+	g := dy
+	for i := len(m.seg) - 1; i >= stop; i-- {
+		if !inputGrad && i == stop {
+			withoutInputGrad(m.seg[i].mod, g)
+			return nil
+		}
+		g = m.seg[i].mod.Backward(g)
+	}
+	return g
+}
+
+// withoutInputGrad runs a layer's Backward for its parameter gradients only.
+func withoutInputGrad[F tensor.Float](mod nn.Module[F], g *tensor.T[F]) {
+	switch l := mod.(type) {
+	case *nn.Conv2d[F]:
+		old := l.NoGrad
+		l.NoGrad = true
+		l.Backward(g)
+		l.NoGrad = old
+	case *nn.Linear[F]:
+		old := l.NoGrad
+		l.NoGrad = true
+		l.Backward(g)
+		l.NoGrad = old
+	default:
+		mod.Backward(g)
+	}
+}
+
+func anyTrainableParam[F tensor.Float](ps []nn.Named[F]) bool {
+	for _, p := range ps {
+		if p.P.Trainable() {
+			return true
+		}
+	}
+	return false
+}
+
+// SegmentParams lists the parameters of the layers in segment (from, to), named as in
+// Params (conv2.weight, …).
+func (m *SimpleCNN[F]) SegmentParams(from, to string) ([]nn.Named[F], error) {
+	seg, err := m.segment(from, to)
+	if err != nil {
+		return nil, err
+	}
+	var ps []nn.Named[F]
+	for _, o := range seg {
+		if o.child != "" {
+			ps = append(ps, nn.Prefix(o.child, o.mod.Params())...)
+		}
+	}
+	return ps, nil
+}
+
+var _ Segmented[float32] = (*SimpleCNN[float32])(nil)

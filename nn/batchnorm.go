@@ -10,6 +10,8 @@ import (
 // BatchNorm2d normalises each channel of NCHW data. In training it uses the batch's
 // statistics (biased variance) and updates the running statistics with momentum 0.1
 // (unbiased variance), as PyTorch does; in evaluation it uses the running statistics.
+// It keeps the input of the last Forward (not a normalised copy): Backward recomputes
+// x̂ from it, so the input must not be modified in place in between.
 type BatchNorm2d[F tensor.Float] struct {
 	Weight, Bias            *Param[F]
 	RunningMean, RunningVar *Param[F]
@@ -17,8 +19,7 @@ type BatchNorm2d[F tensor.Float] struct {
 	Eps, Momentum           float64
 	Training                bool
 	x, y, dx                *tensor.T[F]
-	xhat                    []F
-	invStd                  []float64
+	mean, invStd            []float64 // per channel, as used by the last Forward
 }
 
 // NewBatchNorm2d returns BatchNorm2d(c) with weight 1, bias 0, eps 1e-5, momentum 0.1.
@@ -35,7 +36,10 @@ func NewBatchNorm2d[F tensor.Float](c int) *BatchNorm2d[F] {
 // SetTraining switches between batch and running statistics.
 func (b *BatchNorm2d[F]) SetTraining(on bool) { b.Training = on }
 
-// Forward normalises x [N, C, H, W].
+// Forward normalises x [N, C, H, W]. In training the batch statistics take one pass over
+// x: per plane, Σ(x−s) and Σ(x−s)² in F partial sums (s, the channel's first value, keeps
+// the second sum free of cancellation), merged in float64; a second pass writes
+// y = (x − μ)·γ/σ + β.
 func (b *BatchNorm2d[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 	c := b.Weight.Value.Numel()
 	if len(x.Shape) != 4 || x.Shape[1] != c {
@@ -43,30 +47,29 @@ func (b *BatchNorm2d[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 	}
 	n, hw := x.Shape[0], x.Shape[2]*x.Shape[3]
 	b.y = tensor.Ensure(b.y, x.Shape...)
-	if cap(b.xhat) < x.Numel() {
-		b.xhat = make([]F, x.Numel())
-	}
-	b.xhat = b.xhat[:x.Numel()]
 	if len(b.invStd) != c {
 		b.invStd = make([]float64, c)
+		b.mean = make([]float64, c)
 	}
 	tensor.Parallel(c, 1, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			var mean, variance float64
-			if b.Training {
+			if b.Training && n*hw > 0 {
+				shift := x.Data[ch*hw]
 				var s, ss float64
 				for i := 0; i < n; i++ {
-					s += float64(sum32(x.Data[(i*c+ch)*hw : (i*c+ch+1)*hw]))
+					ps, pss := sumSqShifted(x.Data[(i*c+ch)*hw:(i*c+ch+1)*hw], shift)
+					s += float64(ps)
+					ss += float64(pss)
 				}
 				cnt := float64(n * hw)
-				mean = s / cnt
-				for i := 0; i < n; i++ {
-					ss += float64(sumSqDev32(x.Data[(i*c+ch)*hw:(i*c+ch+1)*hw], F(mean)))
-				}
-				variance = ss / cnt
+				d := s / cnt // mean − shift
+				mean = float64(shift) + d
+				sq := max(ss-s*d, 0) // Σ (x − mean)²
+				variance = sq / cnt
 				unbiased := variance
 				if cnt > 1 {
-					unbiased = ss / (cnt - 1)
+					unbiased = sq / (cnt - 1)
 				}
 				rm, rv := b.RunningMean.Value.Data, b.RunningVar.Value.Data
 				rm[ch] = F((1-b.Momentum)*float64(rm[ch]) + b.Momentum*mean)
@@ -75,15 +78,14 @@ func (b *BatchNorm2d[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 				mean, variance = float64(b.RunningMean.Value.Data[ch]), float64(b.RunningVar.Value.Data[ch])
 			}
 			inv := 1 / math.Sqrt(variance+b.Eps)
-			b.invStd[ch] = inv
-			g, be, m, iv := b.Weight.Value.Data[ch], b.Bias.Value.Data[ch], F(mean), F(inv)
+			b.mean[ch], b.invStd[ch] = mean, inv
+			scale := float64(b.Weight.Value.Data[ch]) * inv
+			mf, sf, bf := F(mean), F(scale), b.Bias.Value.Data[ch]
 			for i := 0; i < n; i++ {
 				off := (i*c + ch) * hw
-				xh, y := b.xhat[off:off+hw], b.y.Data[off:off+hw]
+				y := b.y.Data[off : off+hw]
 				for j, v := range x.Data[off : off+hw] {
-					h := (v - m) * iv
-					xh[j] = h
-					y[j] = h*g + be
+					y[j] = (v-mf)*sf + bf
 				}
 			}
 		}
@@ -97,39 +99,54 @@ func (b *BatchNorm2d[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 
 // Backward returns dx and adds dγ = Σ dy·x̂, dβ = Σ dy. In training mode the batch
 // statistics depend on x: dx = γ/σ·(dy − mean(dy) − x̂·mean(dy·x̂)); in eval mode
-// dx = γ/σ·dy.
+// dx = γ/σ·dy. x̂ = (x − μ)/σ is recomputed from the saved input: one pass gathers Σ dy
+// and Σ dy·(x − μ), a second writes dx, which is affine in dy and x − μ.
 func (b *BatchNorm2d[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 	tensor.MustSameShape("nn.BatchNorm2d.Backward", dy, b.y)
 	c := b.Weight.Value.Numel()
 	n, hw := dy.Shape[0], dy.Shape[2]*dy.Shape[3]
 	b.dx = tensor.Ensure(b.dx, dy.Shape...)
+	x := b.x.Data
 	tensor.Parallel(c, 1, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
-			var sdy, sdyx float64
+			mean, inv := b.mean[ch], b.invStd[ch]
+			mf := F(mean)
+			var sdy, sdxm float64 // Σ dy, Σ dy·(x − μ)
 			for i := 0; i < n; i++ {
 				off := (i*c + ch) * hw
-				g := dy.Data[off : off+hw]
-				sdy += float64(sum32(g))
-				sdyx += float64(dot32(g, b.xhat[off:off+hw]))
+				p, q := sumDot(dy.Data[off:off+hw], x[off:off+hw], mf)
+				sdy += float64(p)
+				sdxm += float64(q)
 			}
+			sdyx := sdxm * inv // Σ dy·x̂
 			if !b.Weight.Frozen {
 				b.Weight.Grad.Data[ch] += F(sdyx)
 			}
 			if !b.Bias.Frozen {
 				b.Bias.Grad.Data[ch] += F(sdy)
 			}
-			k := float64(b.Weight.Value.Data[ch]) * b.invStd[ch]
-			cnt := float64(n * hw)
-			kf, mdy, mdyx := F(k), F(sdy/cnt), F(sdyx/cnt)
+			k := float64(b.Weight.Value.Data[ch]) * inv
+			// dx = k·dy + cx·(x − μ) + c0 with cx = −k·mean(dy·x̂)/σ, c0 = −k·mean(dy).
+			var cx, c0 float64
+			if b.Training {
+				cnt := float64(n * hw)
+				cx = -k * sdyx / cnt * inv
+				c0 = -k * sdy / cnt
+			}
+			kf, cxf, c0f := F(k), F(cx), F(c0)
 			for i := 0; i < n; i++ {
 				off := (i*c + ch) * hw
-				xh, dx := b.xhat[off:off+hw], b.dx.Data[off:off+hw]
-				for j, g := range dy.Data[off : off+hw] {
-					if b.Training {
-						dx[j] = kf * (g - mdy - xh[j]*mdyx)
-					} else {
-						dx[j] = kf * g
+				g, xs, dx := dy.Data[off:off+hw], x[off:off+hw], b.dx.Data[off:off+hw]
+				xs = xs[:len(g)]
+				dx = dx[:len(g)]
+				if !b.Training {
+					for j, v := range g {
+						dx[j] = kf * v
 					}
+					continue
+				}
+				for j, v := range g {
+					dx[j] = kf*v + cxf*(xs[j]-mf) + c0f
 				}
 			}
 		}
@@ -142,51 +159,45 @@ func (b *BatchNorm2d[F]) Params() []Named[F] {
 	return []Named[F]{{"weight", b.Weight}, {"bias", b.Bias}, {"running_mean", b.RunningMean}, {"running_var", b.RunningVar}, {"num_batches_tracked", b.NumBatchesTracked}}
 }
 
-// sum32 is Σ v in F, accumulated in eight interleaved partial sums (short runs: one
-// feature-map plane), which the callers add up in float64.
-func sum32[F tensor.Float](v []F) F {
-	var a [8]F
+// sumSqShifted returns Σ (v − s) and Σ (v − s)² in F, each accumulated in eight
+// interleaved partial sums (short runs: one feature-map plane), which the callers add up
+// in float64.
+func sumSqShifted[F tensor.Float](v []F, s F) (F, F) {
+	var a, q [8]F
 	i := 0
 	for ; i+8 <= len(v); i += 8 {
+		w := (*[8]F)(v[i : i+8])
 		for k := range a {
-			a[k] += v[i+k]
+			d := w[k] - s
+			a[k] += d
+			q[k] += d * d
 		}
 	}
 	for ; i < len(v); i++ {
-		a[0] += v[i]
+		d := v[i] - s
+		a[0] += d
+		q[0] += d * d
 	}
-	return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
+	return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7])),
+		((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]))
 }
 
-// sumSqDev32 is Σ (v − m)² in F, as sum32.
-func sumSqDev32[F tensor.Float](v []F, m F) F {
-	var a [8]F
+// sumDot returns Σ g and Σ g·(x − m) in F, as sumSqShifted.
+func sumDot[F tensor.Float](g, x []F, m F) (F, F) {
+	var a, q [8]F
+	x = x[:len(g)]
 	i := 0
-	for ; i+8 <= len(v); i += 8 {
+	for ; i+8 <= len(g); i += 8 {
+		gw, xw := (*[8]F)(g[i:i+8]), (*[8]F)(x[i:i+8])
 		for k := range a {
-			d := v[i+k] - m
-			a[k] += d * d
+			a[k] += gw[k]
+			q[k] += gw[k] * (xw[k] - m)
 		}
 	}
-	for ; i < len(v); i++ {
-		d := v[i] - m
-		a[0] += d * d
+	for ; i < len(g); i++ {
+		a[0] += g[i]
+		q[0] += g[i] * (x[i] - m)
 	}
-	return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
-}
-
-// dot32 is Σ x·y in F, as sum32.
-func dot32[F tensor.Float](x, y []F) F {
-	var a [8]F
-	y = y[:len(x)]
-	i := 0
-	for ; i+8 <= len(x); i += 8 {
-		for k := range a {
-			a[k] += x[i+k] * y[i+k]
-		}
-	}
-	for ; i < len(x); i++ {
-		a[0] += x[i] * y[i]
-	}
-	return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
+	return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7])),
+		((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]))
 }

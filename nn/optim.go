@@ -88,7 +88,9 @@ func (g *optGroups[F]) ZeroGrad() {
 //	p ← p − lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + ε)
 //
 // Moments and step counts are per parameter and created at its first update, as in
-// PyTorch. Step allocates nothing once every parameter has been updated once.
+// PyTorch. Parameters of at least 2·2¹⁵ elements are updated in parallel chunks over
+// tensor.Workers (the result does not depend on the split); apart from that, Step
+// allocates nothing once every parameter has been updated once.
 type AdamW[F tensor.Float] struct {
 	optGroups[F]
 	Beta1, Beta2, Eps float64
@@ -130,17 +132,36 @@ func (o *AdamW[F]) Step() {
 			bc1 := 1 - math.Pow(b1, float64(st.step))
 			bc2Sqrt := math.Sqrt(1 - math.Pow(b2, float64(st.step)))
 			stepSize := F(g.LR / bc1)
-			ob1, om1, ob2, om2 := F(b1), F(1-b1), F(b2), F(1-b2)
-			fbc2, eps := F(bc2Sqrt), F(o.Eps)
+			c := adamCoef[F]{F(b1), F(1 - b1), F(b2), F(1 - b2), F(bc2Sqrt), F(o.Eps), decay, stepSize}
 			w, gr, m, v := p.Value.Data, p.Grad.Data[:len(p.Value.Data)], st.m, st.v
-			for i := range w {
-				gv := gr[i]
-				m[i] = m[i]*ob1 + om1*gv
-				v[i] = v[i]*ob2 + om2*gv*gv
-				denom := F(math.Sqrt(float64(v[i])))/fbc2 + eps
-				w[i] = w[i]*decay - stepSize*m[i]/denom
+			if len(w) >= 2*adamGrain && tensor.Workers > 1 {
+				tensor.Parallel(len(w), adamGrain, func(lo, hi int) { c.update(w[lo:hi], gr[lo:hi], m[lo:hi], v[lo:hi]) })
+			} else {
+				c.update(w, gr, m, v)
 			}
 		}
+	}
+}
+
+// adamGrain is the number of elements per goroutine below which AdamW updates a
+// parameter on the calling goroutine (small ones then cost no goroutine or allocation).
+const adamGrain = 1 << 15
+
+// adamCoef holds the per-step coefficients of one AdamW parameter update.
+type adamCoef[F tensor.Float] struct {
+	b1, m1, b2, m2, bc2Sqrt, eps, decay, stepSize F
+}
+
+// update applies the AdamW update to a range of one parameter: weights w, gradient g,
+// moments m and v.
+func (c adamCoef[F]) update(w, g, m, v []F) {
+	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
+	for i := range w {
+		gv := g[i]
+		m[i] = m[i]*c.b1 + c.m1*gv
+		v[i] = v[i]*c.b2 + c.m2*gv*gv
+		denom := F(math.Sqrt(float64(v[i])))/c.bc2Sqrt + c.eps
+		w[i] = w[i]*c.decay - c.stepSize*m[i]/denom
 	}
 }
 

@@ -203,6 +203,32 @@ func TestAdamWFloat32(t *testing.T) {
 	}
 }
 
+// A parameter large enough to be updated in parallel chunks gets exactly the update of a
+// single goroutine.
+func TestAdamWParallelMatchesSerial(t *testing.T) {
+	defer func(w int) { tensor.Workers = w }(tensor.Workers)
+	const n = 1<<16 + 37
+	var got [2][]float32
+	for k, workers := range []int{1, 2} {
+		tensor.Workers = workers
+		p := nn.NewParam[float32](n)
+		nn.Normal(p.Value, 1, nn.NewRand(3))
+		o := nn.NewAdamW(nn.Group[float32]{Params: []nn.Named[float32]{{"p", p}}, LR: 1e-2, WeightDecay: 0.05})
+		for s := 0; s < 3; s++ {
+			for i, v := range p.Value.Data {
+				p.Grad.Data[i] = v*v - 0.3
+			}
+			o.Step()
+		}
+		got[k] = p.Value.Data
+	}
+	for i := range got[0] {
+		if got[0][i] != got[1][i] {
+			t.Fatalf("element %d: %v with 1 worker, %v with 2", i, got[0][i], got[1][i])
+		}
+	}
+}
+
 func TestSplitDecay(t *testing.T) {
 	rng := nn.NewRand(1)
 	var ps []nn.Named[float64]

@@ -106,7 +106,7 @@ func RunGrid(ctx context.Context, cfg GridConfig, w io.Writer) ([]RunResult, err
 	if err != nil {
 		return nil, err
 	}
-	set, err := cache.Load(cfg.Taps...)
+	set, err := cache.Load(gridTaps(cache, cfg.Taps)...)
 	if err != nil {
 		return nil, err
 	}

@@ -21,15 +21,17 @@ type PostTrainConfig struct {
 	Dataset string  `json:"dataset"`
 	DataDir string  `json:"-"`
 	Weights string  `json:"weights"`
-	Tap     string  `json:"tap"`   // l_R: out, zK, …, z1
+	Tap     string  `json:"tap"`   // l_R: out, zK, …, z1; "all" in hierarchical mode
 	CRec    float64 `json:"c_rec"` // reconstruction/CE ratio; 0 = the matched baseline
 	Seed    uint64  `json:"seed"`
 	Epochs  int     `json:"epochs"`
 	Batch   int     `json:"batch"`
 	LR      float64 `json:"lr"`
 	WD      float64 `json:"weight_decay"`
-	// Mode "coupled" (the paper: CE through the frozen head + w·MSE) or "decoupled" (the
-	// front is trained with the MSE to the reconstructed target only).
+	// Mode "coupled" (the paper: CE through the frozen head + w·MSE), "decoupled" (the
+	// front is trained with the MSE to the reconstructed target only) or "hierarchical"
+	// (tap "all": every segment between two taps trained on its own, concurrently;
+	// hierarchical.go).
 	Mode string `json:"mode"`
 }
 
@@ -48,6 +50,15 @@ type RunResult struct {
 	EpochSecs  []float64 `json:"epoch_seconds"` // training only
 	EvalSecs   []float64 `json:"eval_seconds"`  // test evaluation after each epoch
 	MeanWeight float64   `json:"mean_weight"`   // average adaptive MSE weight w_t
+	// Hierarchical mode only: the segments ("in->z1", …, "zK->out"), and per epoch each
+	// segment's mean training MSE to its target and its own training seconds (they run
+	// concurrently, so EpochSecs is about their maximum, not their sum).
+	Segments    []string    `json:"segments,omitempty"`
+	SegmentMSE  [][]float64 `json:"segment_mse,omitempty"`
+	SegmentSecs [][]float64 `json:"segment_seconds,omitempty"`
+	// PrecomputeSecs is the one-off pass of the frozen pretrained front that computes
+	// the segments' inputs (hierarchical mode; not in EpochSecs).
+	PrecomputeSecs float64 `json:"precompute_seconds,omitempty"`
 }
 
 // Key identifies a run in a grid.
@@ -77,8 +88,11 @@ func (e *emaWeight) update(ce, mse float64) float64 {
 
 // PostTrain runs one post-training job on a loaded cache and test split.
 func PostTrain(ctx context.Context, cfg PostTrainConfig, set *CachedSet, test data.Dataset, w io.Writer) (*RunResult, error) {
+	if cfg.Mode == "hierarchical" {
+		return postTrainHierarchical(ctx, cfg, set, test, w)
+	}
 	if cfg.Mode != "coupled" && cfg.Mode != "decoupled" {
-		return nil, fmt.Errorf("post-train mode %q: want coupled or decoupled", cfg.Mode)
+		return nil, fmt.Errorf("post-train mode %q: want coupled, decoupled or hierarchical", cfg.Mode)
 	}
 	if cfg.Mode == "decoupled" && (cfg.CRec == 0 || cfg.Tap == "out") {
 		return nil, fmt.Errorf("decoupled mode needs a hidden tap and c_rec > 0 (got tap %s, c_rec %g)", cfg.Tap, cfg.CRec)

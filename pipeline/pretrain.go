@@ -55,12 +55,19 @@ const (
 	summaryFile    = "summary.json"
 )
 
+// EpochCheckpoint is the name of the snapshot TrainConfig.SaveEvery writes after epoch:
+// epoch-NNN.safetensors (three digits or more).
+func EpochCheckpoint(epoch int) string { return fmt.Sprintf("epoch-%03d.safetensors", epoch) }
+
 // Pretrain trains cfg.Model on cfg.Dataset, evaluating on the test split after every
 // epoch. It resumes from cfg.OutDir when a compatible run is there (unless cfg.Fresh),
 // writes every file atomically and reports progress to w.
 func Pretrain(ctx context.Context, cfg TrainConfig, w io.Writer) (*TrainSummary, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.SaveEvery < 0 {
+		return nil, fmt.Errorf("save-every must be 0 (off) or positive, got %d", cfg.SaveEvery)
 	}
 	train, err := openSplit(cfg.Dataset, "train", cfg.DataDir, cfg.Limit)
 	if err != nil {
@@ -178,6 +185,11 @@ func finishEpoch(cfg TrainConfig, m models.Model[float32], opt nn.Optimizer, sum
 	if err := saveOptimizer(filepath.Join(cfg.OutDir, optimizerFile), opt, el.Epoch); err != nil {
 		return err
 	}
+	if cfg.SaveEvery > 0 && el.Epoch%cfg.SaveEvery == 0 { // before last: a crash redoes the epoch and rewrites it
+		if err := checkpoint.Save(filepath.Join(cfg.OutDir, EpochCheckpoint(el.Epoch)), m.Params(), meta); err != nil {
+			return err
+		}
+	}
 	meta["best_test_acc"] = strconv.FormatFloat(sum.BestAcc, 'g', -1, 64)
 	meta["best_epoch"] = strconv.Itoa(sum.BestEpoch)
 	return checkpoint.Save(filepath.Join(cfg.OutDir, LastCheckpoint), m.Params(), meta)
@@ -207,7 +219,7 @@ func resume(cfg TrainConfig, m models.Model[float32], opt nn.Optimizer, sum *Tra
 	if err := readJSON(filepath.Join(cfg.OutDir, configFile), &old); err != nil {
 		return 0, fmt.Errorf("resume %s: %w (use --fresh to start over)", cfg.OutDir, err)
 	}
-	old.Epochs, old.DataDir, old.OutDir, old.Fresh = cfg.Epochs, cfg.DataDir, cfg.OutDir, cfg.Fresh
+	old.Epochs, old.DataDir, old.OutDir, old.Fresh, old.SaveEvery = cfg.Epochs, cfg.DataDir, cfg.OutDir, cfg.Fresh, cfg.SaveEvery
 	if old != cfg {
 		return 0, fmt.Errorf("resume %s: the run there was made with a different configuration (%+v); use --fresh or another --out", cfg.OutDir, old)
 	}

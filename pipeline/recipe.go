@@ -29,6 +29,9 @@ type TrainConfig struct {
 	DecayNorms bool `json:"decay_norms"`
 	// Limit uses only the first Limit training images (0 = all), for quick runs.
 	Limit int `json:"limit,omitempty"`
+	// SaveEvery also writes epoch-NNN.safetensors every SaveEvery epochs (0 = never), the
+	// checkpoints a training-stage study (StageStudy) probes. It may change on resume.
+	SaveEvery int `json:"save_every,omitempty"`
 	// Fresh ignores an existing run in OutDir instead of resuming it.
 	Fresh bool `json:"-"`
 }

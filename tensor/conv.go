@@ -41,13 +41,25 @@ func validRange(k, pad, stride, inLen, outLen int) (int, int) {
 	return lo, hi
 }
 
+// useGemm reports whether a convolution goes through im2col and SGEMM
+// (conv2dForwardGemm, conv2dBackwardGemm): large ones, and padded or strided ones with
+// at least 8 output channels (such as a ResNet stem), for which the direct loops below
+// are scalar. Small unpadded stride-1 ones (the SimpleCNN layers) use the "wide" direct
+// kernels of conv_direct.go.
+func (s ConvShape) useGemm() bool {
+	if s.Cin*s.KH*s.KW >= 64 && s.Cout >= 16 {
+		return true
+	}
+	return (s.Stride != 1 || s.Pad != 0) && s.Cout >= 8
+}
+
 // Conv2dForward computes y = conv(x, w) + b (b may be nil), overwriting y. Samples are
-// spread over Workers goroutines. The loops are direct (no im2col): for every output
-// channel and kernel tap a contiguous row update, which suits the small channel counts
-// of the SimpleCNNs; large convolutions go through Conv2dForwardGemm.
+// spread over Workers goroutines. Large convolutions go through im2col and SGEMM (see
+// useGemm); otherwise the loops are direct: for every output channel and kernel tap a
+// contiguous row update, which suits the small channel counts of the SimpleCNNs.
 func Conv2dForward[F Float](s ConvShape, x, w, b, y []F) {
 	s.check("Conv2dForward", len(x), len(w), len(y))
-	if s.Cin*s.KH*s.KW >= 64 && s.Cout >= 16 {
+	if s.useGemm() {
 		conv2dForwardGemm(s, x, w, b, y)
 		return
 	}
@@ -107,7 +119,7 @@ func Conv2dForward[F Float](s ConvShape, x, w, b, y []F) {
 // be nil to skip), dw and db (accumulated into, may be nil to skip).
 func Conv2dBackward[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
 	s.check("Conv2dBackward", len(x), len(w), len(dy))
-	if s.Cin*s.KH*s.KW >= 64 && s.Cout >= 16 {
+	if s.useGemm() {
 		conv2dBackwardGemm(s, x, w, dy, dx, dw, db)
 		return
 	}

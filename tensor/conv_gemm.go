@@ -22,16 +22,22 @@ func validCols(wo, stride, kx, pad, w int) (lo, hi int) {
 	return lo, hi
 }
 
-// im2col writes the [Cin·KH·KW, Ho·Wo] column matrix of one sample. Each row segment is
-// a bounds-free copy (stride 1) or gather (stride > 1) over the valid columns, with the
-// padding columns cleared around it.
-func im2col[F Float](s ConvShape, x, cols []F) {
+// im2col writes the [Cin·KH·KW, Ho·Wo] column matrix of one sample into cols, row r at
+// cols[r·ld:] (ld ≥ Ho·Wo, so that several samples can sit side by side in one wider
+// matrix). Each row segment is a bounds-free copy (stride 1) or gather (stride > 1) over
+// the valid columns, with the padding columns cleared around it.
+func im2col[F Float](s ConvShape, x, cols []F, ld int) {
 	ho, wo := s.OutSize()
+	if s.Stride == 1 && ho == s.H && wo == s.W {
+		im2colSame(s, x, cols, ld)
+		return
+	}
 	for ci := 0; ci < s.Cin; ci++ {
 		xp := x[ci*s.H*s.W : (ci+1)*s.H*s.W]
 		for ky := 0; ky < s.KH; ky++ {
 			for kx := 0; kx < s.KW; kx++ {
-				row := cols[((ci*s.KH+ky)*s.KW+kx)*ho*wo : ((ci*s.KH+ky)*s.KW+kx+1)*ho*wo]
+				r0 := ((ci*s.KH+ky)*s.KW + kx) * ld
+				row := cols[r0 : r0+ho*wo]
 				lo, hi := validCols(wo, s.Stride, kx, s.Pad, s.W)
 				off := kx - s.Pad
 				for oy := 0; oy < ho; oy++ {
@@ -57,14 +63,24 @@ func im2col[F Float](s ConvShape, x, cols []F) {
 	}
 }
 
-// col2im adds the column matrix back into the (zeroed) input gradient of one sample.
-func col2im[F Float](s ConvShape, cols, dx []F) {
+// col2im sets dx (one sample) to the adjoint of im2col applied to cols (row r at
+// cols[r·ld:]): each input plane is cleared (or, for same-size stride-1 convolutions,
+// set to its centre tap) and then receives the sum of its taps, so dx need not be zeroed
+// beforehand and each plane is still in cache while it is summed. cols is scratch: the
+// same-size path clears its entries that fall in the padding.
+func col2im[F Float](s ConvShape, cols []F, ld int, dx []F) {
 	ho, wo := s.OutSize()
+	if s.Stride == 1 && ho == s.H && wo == s.W {
+		col2imSame(s, cols, ld, dx)
+		return
+	}
 	for ci := 0; ci < s.Cin; ci++ {
 		xp := dx[ci*s.H*s.W : (ci+1)*s.H*s.W]
+		clear(xp)
 		for ky := 0; ky < s.KH; ky++ {
 			for kx := 0; kx < s.KW; kx++ {
-				row := cols[((ci*s.KH+ky)*s.KW+kx)*ho*wo : ((ci*s.KH+ky)*s.KW+kx+1)*ho*wo]
+				r0 := ((ci*s.KH+ky)*s.KW + kx) * ld
+				row := cols[r0 : r0+ho*wo]
 				lo, hi := validCols(wo, s.Stride, kx, s.Pad, s.W)
 				if lo == hi {
 					continue
@@ -90,6 +106,116 @@ func col2im[F Float](s ConvShape, cols, dx []F) {
 	}
 }
 
+// sameTap describes kernel tap (ky, kx) of a stride-1 convolution whose output has the
+// input's size (2·pad = K − 1): output pixel i of a plane reads input pixel i + delta,
+// valid for output rows [y0, y1) and columns [x0, x1). Over the valid rows the tap is a
+// single shifted copy of the plane, whose positions [a, b) map to input [a+delta,
+// b+delta) inside the plane; what it gets wrong lies in the invalid columns.
+type sameTap struct{ delta, y0, y1, x0, x1, a, b int }
+
+func newSameTap(s ConvShape, ky, kx int) sameTap {
+	dy, dxo := ky-s.Pad, kx-s.Pad
+	t := sameTap{delta: dy*s.W + dxo, y0: min(max(0, -dy), s.H), y1: min(s.H, s.H-dy)}
+	t.x0, t.x1 = validCols(s.W, 1, kx, s.Pad, s.W)
+	t.x0, t.x1 = min(t.x0, s.W), min(t.x1, s.W)
+	if t.y1 <= t.y0 { // no valid rows
+		t.y1 = t.y0
+		return t
+	}
+	t.a, t.b = t.y0*s.W, t.y1*s.W
+	if t.a+t.delta < 0 {
+		t.a = -t.delta
+	}
+	if t.b+t.delta > s.H*s.W {
+		t.b = s.H*s.W - t.delta
+	}
+	if t.b < t.a {
+		t.b = t.a
+	}
+	return t
+}
+
+// im2colSame is im2col for stride-1 convolutions whose output has the input's size
+// (3×3 pad 1, …): each column-matrix row is one shifted copy of the input plane, with
+// the padding rows and columns then cleared.
+func im2colSame[F Float](s ConvShape, x, cols []F, ld int) {
+	hw := s.H * s.W
+	for ky := 0; ky < s.KH; ky++ {
+		for kx := 0; kx < s.KW; kx++ {
+			t := newSameTap(s, ky, kx)
+			for ci := 0; ci < s.Cin; ci++ {
+				xp := x[ci*hw : (ci+1)*hw]
+				r0 := ((ci*s.KH+ky)*s.KW + kx) * ld
+				row := cols[r0 : r0+hw]
+				clear(row[:t.y0*s.W])
+				clear(row[t.y1*s.W:])
+				if t.a < t.b {
+					copy(row[t.a:t.b], xp[t.a+t.delta:t.b+t.delta])
+					clearCols(row, s.W, t)
+				} else {
+					clear(row[t.y0*s.W : t.y1*s.W])
+				}
+			}
+		}
+	}
+}
+
+// clearCols zeroes columns outside [t.x0, t.x1) in rows [t.y0, t.y1) of a plane-sized row.
+func clearCols[F Float](row []F, w int, t sameTap) {
+	switch {
+	case t.x0 == 0 && t.x1 == w:
+		return
+	case t.x0 == 1 && t.x1 == w: // left column only (3×3 pad 1: kx = 0)
+		for i := t.y0 * w; i < t.y1*w; i += w {
+			row[i] = 0
+		}
+		return
+	case t.x0 == 0 && t.x1 == w-1: // right column only
+		for i := t.y0*w + w - 1; i < t.y1*w; i += w {
+			row[i] = 0
+		}
+		return
+	}
+	for oy := t.y0; oy < t.y1; oy++ {
+		r := row[oy*w : oy*w+w]
+		for ox := 0; ox < t.x0; ox++ {
+			r[ox] = 0
+		}
+		for ox := t.x1; ox < w; ox++ {
+			r[ox] = 0
+		}
+	}
+}
+
+// col2imSame is col2im for the convolutions of im2colSame: the centre tap (delta 0,
+// valid everywhere) is copied into each plane, and every other tap is added as one
+// shifted axpy after its invalid columns are cleared in cols (scratch, so it may be
+// overwritten), so that the shifted sum only moves zeros across row ends.
+func col2imSame[F Float](s ConvShape, cols []F, ld int, dx []F) {
+	hw := s.H * s.W
+	taps := make([]sameTap, 0, 16)
+	for ky := 0; ky < s.KH; ky++ {
+		for kx := 0; kx < s.KW; kx++ {
+			taps = append(taps, newSameTap(s, ky, kx))
+		}
+	}
+	centre := s.Pad*s.KW + s.Pad
+	for ci := 0; ci < s.Cin; ci++ {
+		xp := dx[ci*hw : (ci+1)*hw]
+		rc := (ci*s.KH*s.KW + centre) * ld
+		copy(xp, cols[rc:rc+hw])
+		for tp, t := range taps {
+			if tp == centre || t.a == t.b || t.x0 == t.x1 {
+				continue
+			}
+			r0 := (ci*s.KH*s.KW + tp) * ld
+			row := cols[r0 : r0+hw]
+			clearCols(row, s.W, t)
+			axpy(1, row[t.a:t.b], xp[t.a+t.delta:t.b+t.delta])
+		}
+	}
+}
+
 var colPool sync.Pool
 
 func getBuf[F Float](n int) []F {
@@ -101,74 +227,200 @@ func getBuf[F Float](n int) []F {
 
 func putBuf[F Float](b []F) { colPool.Put(&b) }
 
-// conv2dForwardGemm is y_n = W·im2col(x_n) + b per sample, samples spread over Workers.
+// convGroupCols is the GEMM width (output pixels) that samples are grouped up to: below
+// it a per-sample GEMM is too narrow for the 32-column micro-kernel and its packing, and
+// the weight-gradient GEMM too short in k.
+const convGroupCols = 512
+
+// convGroup returns how many samples share one GEMM: enough for Ho·Wo·g to reach
+// convGroupCols, but few enough to leave at least one group per worker.
+func convGroup(n, howo int) int {
+	g := min((convGroupCols+howo-1)/howo, n)
+	if w := max(Workers, 1); n >= w {
+		g = min(g, (n+w-1)/w)
+	}
+	return max(g, 1)
+}
+
+// conv2dForwardGemm computes y_n = W·im2col(x_n) + b. Samples are taken in groups of g
+// (convGroup) whose column matrices sit side by side, [Cin·KH·KW, g·Ho·Wo], so that one
+// GEMM serves the group; groups are spread over Workers.
 func conv2dForwardGemm[F Float](s ConvShape, x, w, b, y []F) {
 	ho, wo := s.OutSize()
+	p := ho * wo
 	k := s.Cin * s.KH * s.KW
-	Parallel(s.N, 1, func(lo, hi int) {
-		cols := getBuf[F](k * ho * wo)
+	g := convGroup(s.N, p)
+	groups := (s.N + g - 1) / g
+	xs, ys := s.Cin*s.H*s.W, s.Cout*p
+	Parallel(groups, 1, func(lo, hi int) {
+		cols := getBuf[F](k * g * p)
 		defer putBuf(cols)
-		for n := lo; n < hi; n++ {
-			im2col(s, x[n*s.Cin*s.H*s.W:(n+1)*s.Cin*s.H*s.W], cols)
-			ys := y[n*s.Cout*ho*wo : (n+1)*s.Cout*ho*wo]
-			for co := 0; co < s.Cout; co++ {
-				var bv F
+		var out []F
+		if g > 1 {
+			out = getBuf[F](s.Cout * g * p)
+			defer putBuf(out)
+		}
+		for gi := lo; gi < hi; gi++ {
+			n0 := gi * g
+			gn := min(g, s.N-n0) // samples in this group
+			ld := gn * p
+			for j := 0; j < gn; j++ {
+				im2col(s, x[(n0+j)*xs:(n0+j+1)*xs], cols[j*p:], ld)
+			}
+			if gn == 1 {
+				yn := y[n0*ys : (n0+1)*ys]
+				gemmLocal(false, false, s.Cout, p, k, 1, w, k, cols, p, 0, yn, p)
 				if b != nil {
-					bv = b[co]
+					for co := 0; co < s.Cout; co++ {
+						addConst(yn[co*p:(co+1)*p], b[co])
+					}
 				}
-				r := ys[co*ho*wo : (co+1)*ho*wo]
-				for i := range r {
-					r[i] = bv
+				continue
+			}
+			gemmLocal(false, false, s.Cout, ld, k, 1, w, k, cols, ld, 0, out, ld)
+			for j := 0; j < gn; j++ {
+				yn := y[(n0+j)*ys : (n0+j+1)*ys]
+				for co := 0; co < s.Cout; co++ {
+					r := yn[co*p : (co+1)*p]
+					copy(r, out[co*ld+j*p:])
+					if b != nil {
+						addConst(r, b[co])
+					}
 				}
 			}
-			gemmLocal(false, false, s.Cout, ho*wo, k, 1, w, k, cols, ho*wo, 1, ys, ho*wo)
 		}
 	})
 }
 
-// conv2dBackwardGemm: dW += dy_n·colsᵀ, db += Σ dy_n, dx_n = col2im(Wᵀ·dy_n).
+// addConst adds c to every element of r.
+func addConst[F Float](r []F, c F) {
+	for i := range r {
+		r[i] += c
+	}
+}
+
+// conv2dBackwardGemm computes dW += Σ_n dy_n·im2col(x_n)ᵀ, db += Σ dy_n and
+// dx_n = col2im(Wᵀ·dy_n), in the sample groups of conv2dForwardGemm: per group, dy is
+// gathered into a [Cout, g·Ho·Wo] matrix, and each worker accumulates its dW and db parts
+// in private buffers (dW written by its first GEMM with beta 0) that are added to dw and
+// db at the end.
 func conv2dBackwardGemm[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
+	if dw == nil && dx == nil && db == nil {
+		return
+	}
 	ho, wo := s.OutSize()
+	p := ho * wo
 	k := s.Cin * s.KH * s.KW
+	g := convGroup(s.N, p)
+	groups := (s.N + g - 1) / g
+	xs, ys := s.Cin*s.H*s.W, s.Cout*p
+	// With few output channels dW is computed transposed, [Cin·KH·KW, Cout], so that the
+	// GEMM's rows are the long side (no ragged micro-kernel row tiles).
+	dwT := s.Cout < dwTransposedBelow
 	var mu sync.Mutex
-	Parallel(s.N, 1, func(lo, hi int) {
-		cols := getBuf[F](k * ho * wo)
-		defer putBuf(cols)
-		var dwLocal []F
+	Parallel(groups, 1, func(lo, hi int) {
+		var cols, dyg, dwLocal, dbLocal []F
+		if dw != nil || dx != nil {
+			cols = getBuf[F](k * g * p)
+			defer putBuf(cols)
+		}
+		if g > 1 && (dw != nil || dx != nil) {
+			dyg = getBuf[F](s.Cout * g * p)
+			defer putBuf(dyg)
+		}
 		if dw != nil {
 			dwLocal = getBuf[F](len(dw))
-			clear(dwLocal)
 			defer putBuf(dwLocal)
 		}
-		for n := lo; n < hi; n++ {
-			dys := dy[n*s.Cout*ho*wo : (n+1)*s.Cout*ho*wo]
+		if db != nil {
+			dbLocal = make([]F, s.Cout)
+		}
+		var beta F // 0 for this worker's first dW GEMM: dwLocal is not cleared
+		for gi := lo; gi < hi; gi++ {
+			n0 := gi * g
+			gn := min(g, s.N-n0)
+			ld := gn * p
+			for j := 0; j < gn && db != nil; j++ {
+				yn := dy[(n0+j)*ys : (n0+j+1)*ys]
+				for co := range dbLocal {
+					dbLocal[co] += sumF(yn[co*p : (co+1)*p])
+				}
+			}
+			if dw == nil && dx == nil {
+				continue
+			}
+			d := dy[n0*ys : (n0+1)*ys]
+			if gn > 1 {
+				d = dyg
+				for j := 0; j < gn; j++ {
+					yn := dy[(n0+j)*ys : (n0+j+1)*ys]
+					for co := 0; co < s.Cout; co++ {
+						copy(dyg[co*ld+j*p:co*ld+(j+1)*p], yn[co*p:(co+1)*p])
+					}
+				}
+			}
 			if dw != nil {
-				im2col(s, x[n*s.Cin*s.H*s.W:(n+1)*s.Cin*s.H*s.W], cols)
-				gemmLocal(false, true, s.Cout, k, ho*wo, 1, dys, ho*wo, cols, ho*wo, 1, dwLocal, k)
+				for j := 0; j < gn; j++ {
+					im2col(s, x[(n0+j)*xs:(n0+j+1)*xs], cols[j*p:], ld)
+				}
+				if dwT {
+					gemmLocal(false, true, k, s.Cout, ld, 1, cols, ld, d, ld, beta, dwLocal, s.Cout)
+				} else {
+					gemmLocal(false, true, s.Cout, k, ld, 1, d, ld, cols, ld, beta, dwLocal, k)
+				}
+				beta = 1
 			}
 			if dx != nil {
-				gemmLocal(true, false, k, ho*wo, s.Cout, 1, w, k, dys, ho*wo, 0, cols, ho*wo)
-				dxs := dx[n*s.Cin*s.H*s.W : (n+1)*s.Cin*s.H*s.W]
-				clear(dxs)
-				col2im(s, cols, dxs)
+				gemmLocal(true, false, k, ld, s.Cout, 1, w, k, d, ld, 0, cols, ld)
+				for j := 0; j < gn; j++ {
+					col2im(s, cols[j*p:], ld, dx[(n0+j)*xs:(n0+j+1)*xs])
+				}
 			}
 		}
-		if dw != nil {
-			mu.Lock()
-			for i, v := range dwLocal {
-				dw[i] += v
-			}
-			mu.Unlock()
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case dw == nil || beta == 0:
+		case dwT:
+			addTransposed(dw, dwLocal, s.Cout, k)
+		default:
+			axpy(1, dwLocal, dw)
+		}
+		for co, v := range dbLocal {
+			db[co] += v
 		}
 	})
-	if db != nil {
-		for n := 0; n < s.N; n++ {
-			for co := 0; co < s.Cout; co++ {
-				var sum F
-				for _, v := range dy[(n*s.Cout+co)*ho*wo : (n*s.Cout+co+1)*ho*wo] {
-					sum += v
-				}
-				db[co] += sum
+}
+
+// sumF is Σ v in four interleaved partial sums.
+func sumF[F Float](v []F) F {
+	var a0, a1, a2, a3 F
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		a0 += v[i]
+		a1 += v[i+1]
+		a2 += v[i+2]
+		a3 += v[i+3]
+	}
+	for ; i < len(v); i++ {
+		a0 += v[i]
+	}
+	return (a0 + a1) + (a2 + a3)
+}
+
+// dwTransposedBelow is the output-channel count below which conv2dBackwardGemm computes
+// the weight gradient transposed.
+const dwTransposedBelow = 256
+
+// addTransposed adds tᵀ to a: a[i·n+j] += t[j·m+i] for a [m, n], in 16-column blocks so
+// that both sides stay in cache.
+func addTransposed[F Float](a, t []F, m, n int) {
+	for j0 := 0; j0 < n; j0 += 16 {
+		j1 := min(j0+16, n)
+		for i := 0; i < m; i++ {
+			row := a[i*n+j0 : i*n+j1]
+			for j := range row {
+				row[j] += t[(j0+j)*m+i]
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -143,7 +144,8 @@ func TestGemmGoMatchesReference(t *testing.T) {
 
 // im2col and col2im agree with their definition (cols[(c,ky,kx),(oy,ox)] = x[c, oy·s+ky−p,
 // ox·s+kx−p] or 0) on shapes with wide padding, large strides and kernels that overhang
-// the input, and col2im is im2col's adjoint.
+// the input, both with packed rows (ld = Ho·Wo) and with rows inside a wider matrix (as
+// for grouped samples), and col2im, which overwrites dx, is im2col's adjoint.
 func TestIm2colMatchesDefinition(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	shapes := []ConvShape{
@@ -152,46 +154,60 @@ func TestIm2colMatchesDefinition(t *testing.T) {
 		{N: 1, Cin: 1, H: 4, W: 4, KH: 3, KW: 5, Stride: 3, Pad: 2},
 		{N: 1, Cin: 2, H: 3, W: 2, KH: 3, KW: 3, Stride: 1, Pad: 3},
 		{N: 1, Cin: 1, H: 11, W: 13, KH: 7, KW: 7, Stride: 2, Pad: 3},
+		{N: 1, Cin: 2, H: 6, W: 4, KH: 5, KW: 5, Stride: 1, Pad: 2}, // same size: shifted copies
+		{N: 1, Cin: 3, H: 2, W: 3, KH: 5, KW: 5, Stride: 1, Pad: 2}, // same size, taps off the plane
+		{N: 1, Cin: 2, H: 3, W: 5, KH: 1, KW: 1, Stride: 1, Pad: 0},
+		{N: 1, Cin: 2, H: 4, W: 1, KH: 5, KW: 5, Stride: 1, Pad: 2}, // same size, columns off the plane
+		{N: 1, Cin: 1, H: 1, W: 6, KH: 7, KW: 7, Stride: 1, Pad: 3},
 	}
 	for _, s := range shapes {
-		s.Cout = 1
-		ho, wo := s.OutSize()
-		x := randSlice(rng, s.Cin*s.H*s.W)
-		cols := make([]float64, s.Cin*s.KH*s.KW*ho*wo)
-		for i := range cols {
-			cols[i] = math.NaN() // every entry must be written
-		}
-		im2col(s, x, cols)
-		for c := 0; c < s.Cin; c++ {
-			for ky := 0; ky < s.KH; ky++ {
-				for kx := 0; kx < s.KW; kx++ {
-					for oy := 0; oy < ho; oy++ {
-						for ox := 0; ox < wo; ox++ {
-							iy, ix := oy*s.Stride+ky-s.Pad, ox*s.Stride+kx-s.Pad
-							want := 0.0
-							if iy >= 0 && iy < s.H && ix >= 0 && ix < s.W {
-								want = x[(c*s.H+iy)*s.W+ix]
-							}
-							if got := cols[(((c*s.KH+ky)*s.KW+kx)*ho+oy)*wo+ox]; got != want {
-								t.Fatalf("%+v: cols[c%d ky%d kx%d oy%d ox%d] = %v, want %v", s, c, ky, kx, oy, ox, got, want)
+		for _, extra := range []int{0, 5} {
+			s.Cout = 1
+			ho, wo := s.OutSize()
+			ld := ho*wo + extra
+			x := randSlice(rng, s.Cin*s.H*s.W)
+			rows := s.Cin * s.KH * s.KW
+			cols := make([]float64, rows*ld)
+			for i := range cols {
+				cols[i] = math.NaN() // every entry must be written
+			}
+			im2col(s, x, cols, ld)
+			for c := 0; c < s.Cin; c++ {
+				for ky := 0; ky < s.KH; ky++ {
+					for kx := 0; kx < s.KW; kx++ {
+						for oy := 0; oy < ho; oy++ {
+							for ox := 0; ox < wo; ox++ {
+								iy, ix := oy*s.Stride+ky-s.Pad, ox*s.Stride+kx-s.Pad
+								want := 0.0
+								if iy >= 0 && iy < s.H && ix >= 0 && ix < s.W {
+									want = x[(c*s.H+iy)*s.W+ix]
+								}
+								if got := cols[((c*s.KH+ky)*s.KW+kx)*ld+oy*wo+ox]; got != want {
+									t.Fatalf("%+v ld %d: cols[c%d ky%d kx%d oy%d ox%d] = %v, want %v", s, ld, c, ky, kx, oy, ox, got, want)
+								}
 							}
 						}
 					}
 				}
 			}
-		}
-		g := randSlice(rng, len(cols))
-		dx := make([]float64, len(x))
-		col2im(s, g, dx)
-		lhs, rhs := 0.0, 0.0
-		for i := range g {
-			lhs += g[i] * cols[i]
-		}
-		for i := range x {
-			rhs += x[i] * dx[i]
-		}
-		if math.Abs(lhs-rhs) > 1e-10*(1+math.Abs(lhs)) {
-			t.Fatalf("%+v: col2im is not the adjoint of im2col: %v vs %v", s, lhs, rhs)
+			g := randSlice(rng, len(cols))
+			dx := make([]float64, len(x))
+			for i := range dx {
+				dx[i] = math.NaN() // col2im overwrites
+			}
+			col2im(s, g, ld, dx)
+			lhs, rhs := 0.0, 0.0
+			for r := 0; r < rows; r++ {
+				for i := 0; i < ho*wo; i++ {
+					lhs += g[r*ld+i] * cols[r*ld+i]
+				}
+			}
+			for i := range x {
+				rhs += x[i] * dx[i]
+			}
+			if math.Abs(lhs-rhs) > 1e-10*(1+math.Abs(lhs)) || math.IsNaN(rhs) {
+				t.Fatalf("%+v ld %d: col2im is not the adjoint of im2col: %v vs %v", s, ld, lhs, rhs)
+			}
 		}
 	}
 }
@@ -233,10 +249,158 @@ func TestConvFloat32MatchesReference(t *testing.T) {
 	}
 }
 
+// Convolutions with small outputs run several samples through one GEMM (convGroup): with
+// one and two workers, ragged last groups, odd sizes, stride 2, bias, and dW computed
+// transposed (few output channels) or not, float32 and float64 agree with the
+// definition, and dw, db accumulate into what they held.
+func TestConvGroupedMatchesReference(t *testing.T) {
+	defer func(w int) { Workers = w }(Workers)
+	rng := rand.New(rand.NewPCG(13, 14))
+	shapes := []ConvShape{
+		{N: 7, Cin: 16, H: 4, W: 4, Cout: 24, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{N: 9, Cin: 8, H: 5, W: 5, Cout: 16, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{N: 5, Cin: 12, H: 7, W: 5, Cout: 20, KH: 3, KW: 3, Stride: 2, Pad: 1},
+		{N: 6, Cin: 64, H: 6, W: 6, Cout: 16, KH: 1, KW: 1, Stride: 2, Pad: 0},
+		{N: 3, Cin: 8, H: 9, W: 11, Cout: 17, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{N: 5, Cin: 4, H: 3, W: 3, Cout: dwTransposedBelow + 3, KH: 3, KW: 3, Stride: 1, Pad: 1}, // dW not transposed
+	}
+	for _, workers := range []int{1, 2} {
+		Workers = workers
+		for _, s := range shapes {
+			ho, wo := s.OutSize()
+			if g := convGroup(s.N, ho*wo); g < 2 && s.N > workers {
+				t.Fatalf("%+v: expected grouped samples, got group %d", s, g)
+			}
+			x, w, b := randSlice(rng, s.N*s.Cin*s.H*s.W), randSlice(rng, s.Cout*s.Cin*s.KH*s.KW), randSlice(rng, s.Cout)
+			g := randSlice(rng, s.N*s.Cout*ho*wo)
+			want := refConv(s, x, w, b)
+			// Reference gradients by the definition: dx = Σ g·w, dw = Σ g·x, db = Σ g.
+			wdx, wdw, wdb := make([]float64, len(x)), make([]float64, len(w)), make([]float64, len(b))
+			for n := 0; n < s.N; n++ {
+				for co := 0; co < s.Cout; co++ {
+					for oy := 0; oy < ho; oy++ {
+						for ox := 0; ox < wo; ox++ {
+							gv := g[((n*s.Cout+co)*ho+oy)*wo+ox]
+							wdb[co] += gv
+							for ci := 0; ci < s.Cin; ci++ {
+								for ky := 0; ky < s.KH; ky++ {
+									for kx := 0; kx < s.KW; kx++ {
+										iy, ix := oy*s.Stride+ky-s.Pad, ox*s.Stride+kx-s.Pad
+										if iy < 0 || iy >= s.H || ix < 0 || ix >= s.W {
+											continue
+										}
+										xi, wi := ((n*s.Cin+ci)*s.H+iy)*s.W+ix, ((co*s.Cin+ci)*s.KH+ky)*s.KW+kx
+										wdx[xi] += gv * w[wi]
+										wdw[wi] += gv * x[xi]
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			check := func(what string, got, want []float64, tol float64) {
+				t.Helper()
+				for i := range want {
+					if math.Abs(got[i]-want[i]) > tol*(1+math.Abs(want[i])) {
+						t.Fatalf("workers %d %+v: %s[%d]=%v want %v", workers, s, what, i, got[i], want[i])
+					}
+				}
+			}
+			// float64; dw and db start at 1 to check that they are accumulated into.
+			y := make([]float64, len(want))
+			Conv2dForward(s, x, w, b, y)
+			check("y", y, want, 1e-10)
+			dx, dw, db := make([]float64, len(x)), make([]float64, len(w)), make([]float64, len(b))
+			for i := range dx {
+				dx[i] = math.NaN() // overwritten
+			}
+			for i := range dw {
+				dw[i] = 1
+			}
+			for i := range db {
+				db[i] = 1
+			}
+			Conv2dBackward(s, x, w, g, dx, dw, db)
+			for i := range dw {
+				dw[i]--
+			}
+			for i := range db {
+				db[i]--
+			}
+			check("dx", dx, wdx, 1e-10)
+			check("dw", dw, wdw, 1e-10)
+			check("db", db, wdb, 1e-10)
+			// float32
+			y32 := make([]float32, len(want))
+			Conv2dForward(s, to32(x), to32(w), to32(b), y32)
+			check("y32", to64(y32), want, 1e-4)
+			dx32, dw32, db32 := make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))
+			Conv2dBackward(s, to32(x), to32(w), to32(g), dx32, dw32, db32)
+			check("dx32", to64(dx32), wdx, 1e-4)
+			check("dw32", to64(dw32), wdw, 1e-3)
+			check("db32", to64(db32), wdb, 1e-4)
+			// Only dx, only dw, or only db.
+			dx32b, dw32b, db32b := make([]float32, len(x)), make([]float32, len(w)), make([]float32, len(b))
+			Conv2dBackward(s, to32(x), to32(w), to32(g), dx32b, nil, nil)
+			Conv2dBackward(s, to32(x), to32(w), to32(g), nil, dw32b, nil)
+			Conv2dBackward(s, to32(x), to32(w), to32(g), nil, nil, db32b)
+			check("dx32 alone", to64(dx32b), wdx, 1e-4)
+			check("dw32 alone", to64(dw32b), wdw, 1e-3)
+			check("db32 alone", to64(db32b), wdb, 1e-4)
+		}
+	}
+}
+
+func to64(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}
+
 func to32(v []float64) []float32 {
 	out := make([]float32, len(v))
 	for i, x := range v {
 		out[i] = float32(x)
 	}
 	return out
+}
+
+// BenchmarkConvResNet times the forward and backward passes of the ResNet-18/CIFAR
+// convolution shapes (batch 64: stem, the four stages, a downsample) through the float32 path; GFLOP/s counts 2·MACs.
+func BenchmarkConvResNet(b *testing.B) {
+	for _, s := range []ConvShape{
+		{N: 64, Cin: 3, H: 32, W: 32, Cout: 64, KH: 3, KW: 3, Stride: 1, Pad: 1}, // CIFAR stem
+		{N: 64, Cin: 64, H: 32, W: 32, Cout: 64, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{N: 64, Cin: 64, H: 32, W: 32, Cout: 128, KH: 3, KW: 3, Stride: 2, Pad: 1},
+		{N: 64, Cin: 128, H: 16, W: 16, Cout: 128, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{N: 64, Cin: 128, H: 16, W: 16, Cout: 256, KH: 3, KW: 3, Stride: 2, Pad: 1},
+		{N: 64, Cin: 256, H: 8, W: 8, Cout: 256, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{N: 64, Cin: 256, H: 8, W: 8, Cout: 512, KH: 3, KW: 3, Stride: 2, Pad: 1},
+		{N: 64, Cin: 512, H: 4, W: 4, Cout: 512, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{N: 64, Cin: 256, H: 8, W: 8, Cout: 512, KH: 1, KW: 1, Stride: 2, Pad: 0},
+	} {
+		ho, wo := s.OutSize()
+		rng := rand.New(rand.NewPCG(1, 1))
+		x := to32(randSlice(rng, s.N*s.Cin*s.H*s.W))
+		w := to32(randSlice(rng, s.Cout*s.Cin*s.KH*s.KW))
+		y := make([]float32, s.N*s.Cout*ho*wo)
+		dx, dw := make([]float32, len(x)), make([]float32, len(w))
+		flops := 2 * float64(s.N*s.Cout*ho*wo*s.Cin*s.KH*s.KW)
+		name := fmt.Sprintf("%dx%d-%dx%d-s%d", s.Cin, s.Cout, s.H, s.W, s.Stride)
+		b.Run(name+"/fwd", func(b *testing.B) {
+			for b.Loop() {
+				Conv2dForward(s, x, w, nil, y)
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+		b.Run(name+"/bwd", func(b *testing.B) {
+			for b.Loop() {
+				Conv2dBackward(s, x, w, y, dx, dw, nil)
+			}
+			b.ReportMetric(2*flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
 }

@@ -66,7 +66,7 @@ var sgemmImpl = SgemmRef
 
 // sgemmSerialImpl is the active float32 kernel confined to the calling goroutine, for
 // callers that already spread work over the cores (convolution runs one GEMM per sample
-// on each worker). The same inits replace it.
+// group on each worker). The same inits replace it.
 var sgemmSerialImpl = gemmSerial[float32]
 
 // gemmLocal is Gemm on the calling goroutine through the fastest kernel for F.

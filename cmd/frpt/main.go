@@ -53,5 +53,6 @@ func newRoot() *cobra.Command {
 	}
 	root.AddCommand(newTrainCmd(), newEvalCmd(), newInfoCmd(), newBenchCmd(), newDemoCmd())
 	root.AddCommand(newReportCmd(), newReconstructCmd(), newPostTrainCmd())
+	root.AddCommand(newStageStudyCmd(), newAblateEmbeddingsCmd())
 	return root
 }

@@ -24,9 +24,16 @@ weight (β 0.9, clamp [1e-5, 10]) scaled by c_rec. c_rec = 0 is the matched base
 split, same seed, CE only). Runs every tap × c_rec × seed, several at once, appending each
 finished run to --results (JSON lines); rerunning skips finished runs, so an interrupted
 grid resumes where it stopped. --mode decoupled trains the front with the MSE only (no
-gradient through the frozen head). Summarise with frpt report.`,
+gradient through the frozen head). --mode hierarchical (tap "all", the default taps in
+that mode) cuts the model at every tap and trains each segment in→z1, z1→z2, …, zK→out
+on its own and concurrently: input = the pretrained front's feature at its start tap,
+loss = MSE to the cached target at its end tap (CE + w·MSE for the last segment, w
+scaled by c_rec); the stitched model is tested after each epoch (SimpleCNN family
+only). Summarise with frpt report.`,
 		Example: `  frpt posttrain --cache runs/mnist-cache --weights runs/mnist-simplecnn-v2/best.safetensors \
-      --taps out,z2,z1 --crec 0,0.1,0.3 --seeds 0-9 --results runs/mnist-grid/results.jsonl`,
+      --taps out,z2,z1 --crec 0,0.1,0.3 --seeds 0-9 --results runs/mnist-grid/results.jsonl
+  frpt posttrain --cache runs/mnist-cache --weights runs/mnist-simplecnn-v2/best.safetensors \
+      --mode hierarchical --crec 0,0.1 --seeds 0-9 --results runs/mnist-grid/results.jsonl`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cache == "" || base.Weights == "" {
 				return fmt.Errorf("--cache and --weights are required")
@@ -58,6 +65,9 @@ gradient through the frozen head). Summarise with frpt report.`,
 			if err := os.MkdirAll(filepath.Dir(g.Results), 0o755); err != nil {
 				return err
 			}
+			if base.Mode == "hierarchical" && !cmd.Flags().Changed("taps") {
+				taps = pipeline.HierarchicalTap
+			}
 			if g.Taps = splitList(taps); len(g.Taps) == 0 {
 				return fmt.Errorf("--taps: no tap given")
 			}
@@ -86,14 +96,14 @@ gradient through the frozen head). Summarise with frpt report.`,
 	f.StringVar(&base.Dataset, "dataset", "", "dataset (default: the cache's)")
 	f.StringVar(&base.DataDir, "data", "", "dataset folder for the test split")
 	f.StringVar(&results, "results", "", "results file (JSON lines; default <cache>/../<dataset>-grid/results.jsonl)")
-	f.StringVar(&taps, "taps", "out", "comma-separated taps (e.g. out,z2,z1)")
+	f.StringVar(&taps, "taps", "out", "comma-separated taps (e.g. out,z2,z1); all (the default) in hierarchical mode")
 	f.StringVar(&crecs, "crec", "0,0.02,0.1,0.3", "comma-separated c_rec values (0 = baseline)")
 	f.StringVar(&seeds, "seeds", "0-9", "seeds: list and ranges, e.g. 0-9 or 0,3,5")
 	f.IntVar(&base.Epochs, "epochs", base.Epochs, "epochs per run")
 	f.IntVar(&base.Batch, "batch", base.Batch, "batch size")
 	f.Float64Var(&base.LR, "lr", base.LR, "AdamW learning rate")
 	f.Float64Var(&base.WD, "wd", base.WD, "AdamW weight decay")
-	f.StringVar(&base.Mode, "mode", base.Mode, "coupled (the paper) or decoupled (MSE only for the front)")
+	f.StringVar(&base.Mode, "mode", base.Mode, "coupled (the paper), decoupled (MSE only for the front) or hierarchical (every segment between two taps trained on its own, concurrently)")
 	f.IntVar(&workers, "workers", 2, "concurrent runs")
 	return cmd
 }

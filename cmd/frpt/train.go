@@ -17,8 +17,9 @@ func newTrainCmd() *cobra.Command {
 		Long: `Pretrain a model of the zoo (frpt info --models) on a dataset, with the paper's recipe
 for that pair unless flags override it. Writes to --out: config.json, log.jsonl (one JSON
 line per epoch), last.safetensors and best.safetensors (PyTorch state_dict names),
-optimizer.safetensors and summary.json. Re-running with the same --out resumes after the
-last finished epoch.`,
+optimizer.safetensors and summary.json; with --save-every N also epoch-NNN.safetensors
+every N epochs (the checkpoints frpt stage-study probes). Re-running with the same --out
+resumes after the last finished epoch.`,
 		Example: `  frpt train --dataset mnist --model simplecnn-v2
   frpt train --dataset fashion-mnist --model resnet18 --epochs 1 --out runs/fm-r18`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -62,6 +63,7 @@ last finished epoch.`,
 	f.BoolVar(&cfg.NoAugment, "no-augment", false, "train without the dataset's augmentation")
 	f.BoolVar(&cfg.Fresh, "fresh", false, "start over instead of resuming from --out")
 	f.IntVar(&cfg.Limit, "limit", 0, "use only the first N training images (quick runs)")
+	f.IntVar(&cfg.SaveEvery, "save-every", 0, "also keep epoch-NNN.safetensors every N epochs (for frpt stage-study; 0: off)")
 	return cmd
 }
 
@@ -70,7 +72,7 @@ func mergeFlags(cmd *cobra.Command, base, set pipeline.TrainConfig) pipeline.Tra
 	ch := cmd.Flags().Changed
 	base.Model, base.Dataset = set.Model, set.Dataset
 	base.DataDir, base.OutDir = set.DataDir, set.OutDir
-	base.Fresh, base.NoAugment, base.Limit = set.Fresh, set.NoAugment, set.Limit
+	base.Fresh, base.NoAugment, base.Limit, base.SaveEvery = set.Fresh, set.NoAugment, set.Limit, set.SaveEvery
 	if ch("optimizer") {
 		base.Optimizer = set.Optimizer
 	}

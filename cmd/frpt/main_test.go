@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// run executes the CLI in-process with args and returns its error and output.
+func run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := newRoot()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), err
+}
+
+// Bad input fails with one error that names what is at fault (the file, flag or value),
+// before any long work starts.
+func TestBadInputErrorsNameTheCulprit(t *testing.T) {
+	dir := t.TempDir()
+	truncated := filepath.Join(dir, "cut.safetensors")
+	if err := os.WriteFile(truncated, []byte{0x10, 0, 0, 0, 0, 0, 0, 0, '{'}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	emptyCache := filepath.Join(dir, "cache")
+	if err := os.Mkdir(emptyCache, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--model", "no-such-net", "--epochs", "1", "--out", filepath.Join(dir, "r")}, "no-such-net"},
+		{[]string{"train", "--dataset", "no-such-data", "--epochs", "1", "--out", filepath.Join(dir, "r2")}, "no-such-data"},
+		{[]string{"eval", "--model", "simplecnn-v2", "--dataset", "mnist", "--weights", filepath.Join(dir, "missing.safetensors")}, "missing.safetensors"},
+		{[]string{"eval", "--model", "simplecnn-v2", "--dataset", "mnist", "--weights", truncated}, "cut.safetensors"},
+		{[]string{"posttrain", "--cache", emptyCache, "--weights", truncated}, "manifest"},
+		{[]string{"posttrain", "--cache", emptyCache}, "--weights"},
+		{[]string{"no-such-command"}, "no-such-command"},
+	}
+	for _, c := range cases {
+		_, err := run(t, c.args...)
+		if err == nil {
+			t.Errorf("frpt %s: no error", strings.Join(c.args, " "))
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, c.want) || strings.Contains(msg, "\n") {
+			t.Errorf("frpt %s: error %q should be one line naming %q", strings.Join(c.args, " "), msg, c.want)
+		}
+	}
+}
+
+// Every command has help text.
+func TestEveryCommandHasHelp(t *testing.T) {
+	for _, c := range newRoot().Commands() {
+		if c.Short == "" {
+			t.Errorf("command %q has no short help", c.Name())
+		}
+		out, err := run(t, c.Name(), "--help")
+		if err != nil || !strings.Contains(out, "Usage:") {
+			t.Errorf("frpt %s --help: err %v, output %q", c.Name(), err, out)
+		}
+	}
+}

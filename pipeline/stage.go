@@ -1,0 +1,904 @@
+package pipeline
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/frpt/frpt/atomicfile"
+	"github.com/frpt/frpt/checkpoint"
+	"github.com/frpt/frpt/data"
+	"github.com/frpt/frpt/models"
+	"github.com/frpt/frpt/nn"
+	"github.com/frpt/frpt/progress"
+	"github.com/frpt/frpt/report"
+	"github.com/frpt/frpt/reverse"
+	"github.com/frpt/frpt/tensor"
+
+	"gonum.org/v1/gonum/stat"
+	"gonum.org/v1/gonum/stat/distuv"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+// The training-stage study (spec §8, results §6): every epoch-NNN.safetensors snapshot of
+// a training run (frpt train --save-every) goes through the reverse chain on the same
+// probe images, and the per-tap gap between forward and label-reconstructed features is
+// correlated with the stage's test accuracy over the stages.
+//
+// Files in StageConfig.OutDir:
+//
+//	stages.jsonl        one StageResult per line; the resume state (finished stages are
+//	                    never recomputed while checkpoint, probe set and chain are the same)
+//	stages.csv          one row per stage × tap
+//	correlations.csv    Pearson r and Spearman ρ (two-sided p-values) of each accuracy
+//	correlations.json   with each gap metric, per tap, over the stages after the dropped ones
+//	stage-study.png     relative gap per tap and accuracy against the epoch
+//	report.md           the tables and the plot
+
+// StageConfig is a training-stage study of one training run.
+type StageConfig struct {
+	RunDir string // a frpt train folder with epoch-NNN.safetensors and log.jsonl
+	// Model, Dataset and DataDir default to the run's config.json.
+	Model, Dataset, DataDir string
+	OutDir                  string // default <RunDir>/stage-study
+	// Limit probes the first Limit training images (un-augmented, the test transform).
+	Limit int
+	Batch int // samples per chain call (default 256)
+	// DropFirst stages are left out of the correlations (the paper drops the first).
+	DropFirst int
+	Chain     reverse.ChainOptions
+}
+
+// DefaultStageConfig returns the study's defaults: 5000 probe images, batch 256, the first
+// stage dropped from the correlations, the original code's chain settings.
+func DefaultStageConfig() StageConfig {
+	return StageConfig{Limit: 5000, Batch: 256, DropFirst: 1, Chain: reverse.DefaultChainOptions()}
+}
+
+// Num is a float64 that JSON encodes NaN and ±Inf as null (and decodes null as NaN), for
+// values that may be undefined (a correlation of a constant, a missing accuracy).
+type Num float64
+
+// MarshalJSON implements json.Marshaler.
+func (n Num) MarshalJSON() ([]byte, error) {
+	f := float64(n)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (n *Num) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*n = Num(math.NaN())
+		return nil
+	}
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	*n = Num(f)
+	return nil
+}
+
+// StageTap is the gap statistics of one tap at one stage, averaged over the probe images.
+type StageTap struct {
+	Tap          string  `json:"tap"`
+	RelativeDiff float64 `json:"relative_diff"` // mean ‖f − r‖/‖f‖
+	AbsoluteDiff float64 `json:"absolute_diff"` // mean ‖f − r‖
+	ForwardNorm  float64 `json:"forward_norm"`  // mean ‖f‖
+	Method       string  `json:"method"`        // reverse operator that produced the tap
+	Fallbacks    int     `json:"fallbacks"`     // Tikhonov fallbacks over the probe set
+}
+
+// StageResult is one probed checkpoint (one line of stages.jsonl).
+type StageResult struct {
+	Epoch         int        `json:"epoch"`
+	Checkpoint    string     `json:"checkpoint"`
+	WeightsSHA256 string     `json:"weights_sha256"`
+	Model         string     `json:"model"`
+	Dataset       string     `json:"dataset"`
+	Samples       int        `json:"samples"` // probe images
+	Embedding     string     `json:"embedding"`
+	ConvMethod    string     `json:"conv_method"`
+	PoolProject   bool       `json:"pool_projection,omitempty"`
+	TestAcc       Num        `json:"test_acc"`  // from log.jsonl (or the checkpoint's metadata)
+	TrainAcc      Num        `json:"train_acc"` // training accuracy of the epoch (log.jsonl)
+	ProbeAcc      float64    `json:"probe_acc"` // eval-mode accuracy on the probe images
+	Taps          []StageTap `json:"taps"`      // input side first
+	Seconds       float64    `json:"seconds"`
+}
+
+// key identifies what a stage result was computed from.
+func (r StageResult) key() string {
+	return fmt.Sprintf("%s/%s/e%d/%s/n%d/%s/%s/pool%v", r.Model, r.Dataset, r.Epoch, r.WeightsSHA256, r.Samples, r.Embedding, r.ConvMethod, r.PoolProject)
+}
+
+// tap returns the statistics of a tap (nil when absent).
+func (r *StageResult) tap(name string) *StageTap {
+	for i := range r.Taps {
+		if r.Taps[i].Tap == name {
+			return &r.Taps[i]
+		}
+	}
+	return nil
+}
+
+// StageCorrelation is the correlation, over the stages, of an accuracy with a gap metric
+// of one tap. P-values are two-sided (t distribution with n − 2 degrees of freedom, as
+// scipy's pearsonr and spearmanr).
+type StageCorrelation struct {
+	Tap         string `json:"tap"`
+	Metric      string `json:"metric"`   // relative_diff, absolute_diff or forward_norm
+	Accuracy    string `json:"accuracy"` // test_acc or probe_acc
+	N           int    `json:"n"`
+	FirstEpoch  int    `json:"first_epoch"`
+	PearsonR    Num    `json:"pearson_r"`
+	PearsonP    Num    `json:"pearson_p"`
+	SpearmanRho Num    `json:"spearman_rho"`
+	SpearmanP   Num    `json:"spearman_p"`
+}
+
+// StageSummary is the outcome of StageStudy.
+type StageSummary struct {
+	Run          string             `json:"run"`
+	Model        string             `json:"model"`
+	Dataset      string             `json:"dataset"`
+	Samples      int                `json:"samples"`
+	DropFirst    int                `json:"drop_first"`
+	Taps         []string           `json:"taps"` // output side first
+	Stages       []StageResult      `json:"stages"`
+	Correlations []StageCorrelation `json:"correlations"`
+	New          int                `json:"-"` // stages computed by this call
+	Files        []string           `json:"-"`
+}
+
+// StageCheckpoint is one epoch snapshot of a training run.
+type StageCheckpoint struct {
+	Epoch int
+	Path  string
+}
+
+var epochFileRE = regexp.MustCompile(`^epoch-(\d+)\.safetensors$`)
+
+// StageCheckpoints lists the epoch-NNN.safetensors files of a training run by epoch.
+func StageCheckpoints(dir string) ([]StageCheckpoint, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("stage study: %w", err)
+	}
+	var out []StageCheckpoint
+	for _, e := range entries {
+		m := epochFileRE.FindStringSubmatch(e.Name())
+		if m == nil || e.IsDir() {
+			continue
+		}
+		ep, err := strconv.Atoi(m[1])
+		if err != nil {
+			return nil, fmt.Errorf("stage study: %s: %w", filepath.Join(dir, e.Name()), err)
+		}
+		out = append(out, StageCheckpoint{Epoch: ep, Path: filepath.Join(dir, e.Name())})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Epoch < out[j].Epoch })
+	return out, nil
+}
+
+// StageStudy runs (or resumes) the training-stage study of cfg.RunDir and writes its
+// files to cfg.OutDir.
+func StageStudy(ctx context.Context, cfg StageConfig, w io.Writer) (*StageSummary, error) {
+	if cfg.RunDir == "" {
+		return nil, fmt.Errorf("stage study: the training run folder is required")
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 256
+	}
+	if cfg.Limit < 0 || cfg.DropFirst < 0 {
+		return nil, fmt.Errorf("stage study: limit %d and drop-first %d must not be negative", cfg.Limit, cfg.DropFirst)
+	}
+	if cfg.Chain.Kappa == 0 {
+		emb, conv, pool := cfg.Chain.Embedding, cfg.Chain.ConvMethod, cfg.Chain.GlobalPoolProjection
+		cfg.Chain = reverse.DefaultChainOptions()
+		if emb != "" {
+			cfg.Chain.Embedding = emb
+		}
+		if conv != "" {
+			cfg.Chain.ConvMethod = conv
+		}
+		cfg.Chain.GlobalPoolProjection = pool
+	}
+	if cfg.Chain.Embedding == "" {
+		cfg.Chain.Embedding = reverse.Nearest
+	}
+	if cfg.OutDir == "" {
+		cfg.OutDir = filepath.Join(cfg.RunDir, "stage-study")
+	}
+	if fi, err := os.Stat(cfg.RunDir); err != nil {
+		return nil, fmt.Errorf("stage study: %w", err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("stage study: %s is a file, not a training run folder", cfg.RunDir)
+	}
+	var run TrainConfig
+	switch err := readJSON(filepath.Join(cfg.RunDir, configFile), &run); {
+	case err == nil:
+		if cfg.Model == "" {
+			cfg.Model = run.Model
+		}
+		if cfg.Dataset == "" {
+			cfg.Dataset = run.Dataset
+		}
+		if cfg.DataDir == "" {
+			cfg.DataDir = run.DataDir
+		}
+		if cfg.Model != run.Model || cfg.Dataset != run.Dataset {
+			return nil, fmt.Errorf("stage study: %s was trained as %s on %s, not %s on %s", cfg.RunDir, run.Model, run.Dataset, cfg.Model, cfg.Dataset)
+		}
+	case errors.Is(err, os.ErrNotExist):
+		if cfg.Model == "" || cfg.Dataset == "" {
+			return nil, fmt.Errorf("stage study: %s has no %s; give the model and the dataset", cfg.RunDir, configFile)
+		}
+	default:
+		return nil, fmt.Errorf("stage study: %w", err)
+	}
+	cks, err := StageCheckpoints(cfg.RunDir)
+	if err != nil {
+		return nil, err
+	}
+	if len(cks) == 0 {
+		return nil, fmt.Errorf("stage study: no epoch-*.safetensors in %s (train with frpt train --save-every N)", cfg.RunDir)
+	}
+	logs := map[int]EpochLog{}
+	switch ls, err := readLog(filepath.Join(cfg.RunDir, logFile)); {
+	case err == nil:
+		for _, el := range ls {
+			logs[el.Epoch] = el
+		}
+	case errors.Is(err, os.ErrNotExist):
+		fmt.Fprintf(w, "stage study: %s has no %s; test accuracies come from the checkpoints' metadata\n", cfg.RunDir, logFile)
+	default:
+		return nil, fmt.Errorf("stage study: %w", err)
+	}
+	ds, err := openSplit(cfg.Dataset, "train", cfg.DataDir, cfg.Limit)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("stage study: %w", err)
+	}
+	statePath := filepath.Join(cfg.OutDir, "stages.jsonl")
+	all, err := readJSONLines[StageResult](statePath)
+	if err != nil {
+		return nil, fmt.Errorf("stage study: %w", err)
+	}
+	have := map[string]int{}
+	for i, r := range all {
+		have[r.key()] = i
+	}
+	sum := &StageSummary{Run: cfg.RunDir, Model: cfg.Model, Dataset: cfg.Dataset, Samples: ds.Len(), DropFirst: cfg.DropFirst}
+	for i, ck := range cks {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("stage study interrupted before epoch %d (finished stages are kept; rerun to resume): %w", ck.Epoch, err)
+		}
+		sha, err := FileSHA256(ck.Path)
+		if err != nil {
+			return nil, fmt.Errorf("stage study: %w", err)
+		}
+		want := StageResult{Epoch: ck.Epoch, WeightsSHA256: sha, Model: cfg.Model, Dataset: cfg.Dataset, Samples: ds.Len(),
+			Embedding: string(cfg.Chain.Embedding), ConvMethod: string(cfg.Chain.ConvMethod), PoolProject: cfg.Chain.GlobalPoolProjection}
+		if j, ok := have[want.key()]; ok {
+			st := all[j]
+			if el, ok := logs[st.Epoch]; ok { // the log may have appeared since
+				st.TestAcc, st.TrainAcc = Num(el.TestAcc), Num(el.TrainAcc)
+			}
+			sum.Stages = append(sum.Stages, st)
+			continue
+		}
+		want.Checkpoint = filepath.Base(ck.Path)
+		res, err := probeStage(ctx, cfg, ck, ds, want, logs, fmt.Sprintf("stage %d/%d (epoch %d)", i+1, len(cks), ck.Epoch), w)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, *res)
+		have[res.key()] = len(all) - 1
+		if err := writeJSONLines(statePath, all); err != nil {
+			return nil, err
+		}
+		sum.Stages = append(sum.Stages, *res)
+		sum.New++
+	}
+	for _, t := range sum.Stages[0].Taps {
+		sum.Taps = append([]string{t.Tap}, sum.Taps...)
+	}
+	sum.Correlations = stageCorrelations(sum.Stages, sum.Taps, cfg.DropFirst)
+	if err := writeStageFiles(cfg.OutDir, sum); err != nil {
+		return nil, err
+	}
+	return sum, nil
+}
+
+// probeStage runs the reverse chain of one checkpoint over the probe images.
+func probeStage(ctx context.Context, cfg StageConfig, ck StageCheckpoint, ds data.Dataset, res StageResult, logs map[int]EpochLog, label string, w io.Writer) (*StageResult, error) {
+	t0 := time.Now()
+	nw := max(tensor.Workers, 1)
+	ms := make([]models.Model[float32], nw)
+	chains := make([]*reverse.Chain, nw)
+	var meta map[string]string
+	for i := range ms {
+		m, err := models.New[float32](cfg.Model, cfg.Dataset, 0)
+		if err != nil {
+			return nil, err
+		}
+		if meta, err = checkpoint.LoadInto(ck.Path, m.Params()); err != nil {
+			return nil, fmt.Errorf("stage study: %w", err)
+		}
+		if chains[i], err = reverse.NewChain(m, cfg.Chain); err != nil {
+			return nil, err
+		}
+		ms[i] = m
+	}
+	res.TestAcc, res.TrainAcc = Num(math.NaN()), Num(math.NaN())
+	if el, ok := logs[ck.Epoch]; ok {
+		res.TestAcc, res.TrainAcc = Num(el.TestAcc), Num(el.TrainAcc)
+	} else if v, err := strconv.ParseFloat(meta["test_acc"], 64); err == nil {
+		res.TestAcc = Num(v)
+	}
+	if nw > 1 {
+		old := tensor.Workers
+		tensor.Workers = 1 // batches are the parallel unit
+		defer func() { tensor.Workers = old }()
+	}
+	taps := ms[0].TapNames()
+	total := newStageSums(len(taps))
+	c, h, wd := ds.Shape()
+	loader := data.NewLoader(ds, data.TestTransform(cfg.Dataset), cfg.Batch, false, 0, false)
+	defer loader.Close()
+	bar := progress.New(w, int64(ds.Len()), label)
+	var group []*data.Batch
+	parts := make([]stageSums, nw)
+	seen := 0
+	flush := func() error {
+		var wg sync.WaitGroup
+		for i, b := range group {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				parts[i] = probeBatch(ms[i], chains[i], tensor.FromData(b.X, len(b.Labels), c, h, wd), b.Labels, taps)
+			}()
+		}
+		wg.Wait()
+		for i, b := range group {
+			p := parts[i]
+			if p.err != nil {
+				return fmt.Errorf("stage study %s, samples %d…: %w", ck.Path, b.Index[0], p.err)
+			}
+			for j := range taps {
+				total.rel[j] += p.rel[j]
+				total.abs[j] += p.abs[j]
+				total.norm[j] += p.norm[j]
+				total.fallbacks[j] += p.fallbacks[j]
+				total.methods[j] = p.methods[j]
+			}
+			total.correct += p.correct
+			seen += len(b.Labels)
+			bar.Add(int64(len(b.Labels)), "")
+			loader.Release(b)
+		}
+		group = group[:0]
+		return nil
+	}
+	for b := range loader.Epoch(0) {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("stage study interrupted at epoch %d (finished stages are kept; rerun to resume): %w", ck.Epoch, err)
+		}
+		if group = append(group, b); len(group) == nw {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(group) > 0 {
+		if err := flush(); err != nil {
+			return nil, err
+		}
+	}
+	if seen == 0 {
+		return nil, fmt.Errorf("stage study: the probe set of %s is empty", cfg.Dataset)
+	}
+	n := float64(seen)
+	for j, tp := range taps {
+		res.Taps = append(res.Taps, StageTap{Tap: tp, RelativeDiff: total.rel[j] / n, AbsoluteDiff: total.abs[j] / n, ForwardNorm: total.norm[j] / n,
+			Method: total.methods[j], Fallbacks: total.fallbacks[j]})
+	}
+	res.ProbeAcc = float64(total.correct) / n
+	res.Seconds = time.Since(t0).Seconds()
+	var gaps []string
+	for i := len(res.Taps) - 1; i >= 0; i-- {
+		gaps = append(gaps, fmt.Sprintf("%s %.4g", res.Taps[i].Tap, res.Taps[i].RelativeDiff))
+	}
+	bar.Finish(fmt.Sprintf("test acc %s, relative gap %s", fmtPct(float64(res.TestAcc)), strings.Join(gaps, ", ")))
+	return &res, nil
+}
+
+// stageSums are per-tap sums over samples of ‖f − r‖/‖f‖, ‖f − r‖ and ‖f‖.
+type stageSums struct {
+	rel, abs, norm []float64
+	fallbacks      []int
+	methods        []string
+	correct        int
+	err            error
+}
+
+func newStageSums(taps int) stageSums {
+	return stageSums{rel: make([]float64, taps), abs: make([]float64, taps), norm: make([]float64, taps), fallbacks: make([]int, taps), methods: make([]string, taps)}
+}
+
+// probeBatch reverses one batch and returns per-tap sums over its samples of ‖f − r‖/‖f‖,
+// ‖f − r‖ and ‖f‖ (f the forward feature, r the reconstructed one).
+func probeBatch(m models.Model[float32], chain *reverse.Chain, x *tensor.T[float32], labels []int, taps []string) stageSums {
+	p := newStageSums(len(taps))
+	// The chain's forward features are not returned (and its solvers reuse the layers'
+	// buffers), so keep copies of an identical eval-mode forward pass.
+	nn.SetTraining[float32](m, false)
+	m.Forward(x)
+	fwd := map[string]*tensor.T[float32]{}
+	for _, tp := range taps {
+		f := m.Taps()[tp]
+		if f == nil {
+			p.err = fmt.Errorf("model %s has no forward feature for tap %s", m.Arch(), tp)
+			return p
+		}
+		fwd[tp] = f.Clone()
+	}
+	rec, err := chain.Run(x, labels)
+	if err != nil {
+		p.err = err
+		return p
+	}
+	n := len(labels)
+	for j, tp := range taps {
+		f, r := fwd[tp], rec.Targets[tp]
+		if r == nil || len(r.Data) != len(f.Data) {
+			p.err = fmt.Errorf("tap %s: the chain returned no target of the forward shape %v", tp, f.Shape)
+			return p
+		}
+		per := len(f.Data) / n
+		for s := 0; s < n; s++ {
+			var d2, f2 float64
+			for i := s * per; i < (s+1)*per; i++ {
+				fv := float64(f.Data[i])
+				e := fv - float64(r.Data[i])
+				d2 += e * e
+				f2 += fv * fv
+			}
+			d, fn := math.Sqrt(d2), math.Sqrt(f2)
+			p.rel[j] += d / math.Max(fn, 1e-12) // the chain's own gap definition
+			p.abs[j] += d
+			p.norm[j] += fn
+		}
+		if dg := rec.Diags[tp]; dg != nil {
+			p.fallbacks[j], p.methods[j] = dg.Fallbacks, dg.Method
+		}
+	}
+	p.correct = countCorrect(rec.Logits, labels)
+	return p
+}
+
+// PearsonTest returns Pearson's r of x and y with its two-sided p-value from the t
+// distribution with n − 2 degrees of freedom (scipy.stats.pearsonr). Fewer than 3 pairs
+// or a constant input give NaN; |r| = 1 gives p = 0.
+func PearsonTest(x, y []float64) (r, p float64) {
+	if len(x) != len(y) || len(x) < 3 {
+		return math.NaN(), math.NaN()
+	}
+	r = stat.Correlation(x, y, nil)
+	return r, corrPValue(r, len(x))
+}
+
+// SpearmanTest returns Spearman's ρ (Pearson's r of the ranks, ties sharing their mean
+// rank) with the two-sided p-value of scipy.stats.spearmanr (t approximation, n − 2
+// degrees of freedom).
+func SpearmanTest(x, y []float64) (rho, p float64) {
+	if len(x) != len(y) || len(x) < 3 {
+		return math.NaN(), math.NaN()
+	}
+	rho = stat.Correlation(Ranks(x), Ranks(y), nil)
+	return rho, corrPValue(rho, len(x))
+}
+
+// Ranks returns the 1-based ranks of x, tied values sharing their mean rank.
+func Ranks(x []float64) []float64 {
+	idx := make([]int, len(x))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return x[idx[a]] < x[idx[b]] })
+	out := make([]float64, len(x))
+	for i := 0; i < len(idx); {
+		j := i
+		for j+1 < len(idx) && x[idx[j+1]] == x[idx[i]] {
+			j++
+		}
+		for k := i; k <= j; k++ {
+			out[idx[k]] = float64(i+j)/2 + 1
+		}
+		i = j + 1
+	}
+	return out
+}
+
+// corrPValue is the two-sided p-value of a correlation r of n pairs:
+// t = r·√((n−2)/(1−r²)) against Student's t with n − 2 degrees of freedom.
+func corrPValue(r float64, n int) float64 {
+	if math.IsNaN(r) || n < 3 {
+		return math.NaN()
+	}
+	if math.Abs(r) >= 1 {
+		return 0
+	}
+	df := float64(n - 2)
+	t := r * math.Sqrt(df/(1-r*r))
+	return 2 * distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Survival(math.Abs(t))
+}
+
+// stageMetrics and stageAccuracies are the correlated variables.
+var (
+	stageMetrics    = []string{"relative_diff", "absolute_diff", "forward_norm"}
+	stageAccuracies = []string{"test_acc", "probe_acc"}
+)
+
+func (t *StageTap) metric(name string) float64 {
+	switch name {
+	case "relative_diff":
+		return t.RelativeDiff
+	case "absolute_diff":
+		return t.AbsoluteDiff
+	}
+	return t.ForwardNorm
+}
+
+func (r *StageResult) accuracy(name string) float64 {
+	if name == "test_acc" {
+		return float64(r.TestAcc)
+	}
+	return r.ProbeAcc
+}
+
+// stageCorrelations correlates every accuracy with every metric of every tap over the
+// stages after the first dropFirst (stages without the accuracy are skipped).
+func stageCorrelations(stages []StageResult, taps []string, dropFirst int) []StageCorrelation {
+	var out []StageCorrelation
+	use := stages[min(dropFirst, len(stages)):]
+	for _, acc := range stageAccuracies {
+		for _, metric := range stageMetrics {
+			for _, tap := range taps {
+				var x, y []float64
+				first := 0
+				for i := range use {
+					a := use[i].accuracy(acc)
+					t := use[i].tap(tap)
+					if math.IsNaN(a) || t == nil {
+						continue
+					}
+					if len(x) == 0 {
+						first = use[i].Epoch
+					}
+					x = append(x, t.metric(metric))
+					y = append(y, a)
+				}
+				c := StageCorrelation{Tap: tap, Metric: metric, Accuracy: acc, N: len(x), FirstEpoch: first}
+				r, p := PearsonTest(y, x)
+				c.PearsonR, c.PearsonP = Num(r), Num(p)
+				r, p = SpearmanTest(y, x)
+				c.SpearmanRho, c.SpearmanP = Num(r), Num(p)
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// writeStageFiles writes the CSVs, the JSON, the plot and the report of a study.
+func writeStageFiles(dir string, s *StageSummary) error {
+	g := func(f float64) string { return strconv.FormatFloat(f, 'g', 8, 64) }
+	rows := [][]string{{"epoch", "checkpoint", "test_acc", "train_acc", "probe_acc", "samples", "tap", "relative_diff", "absolute_diff", "forward_norm", "method", "fallbacks"}}
+	for _, st := range s.Stages {
+		for _, tap := range s.Taps {
+			t := st.tap(tap)
+			if t == nil {
+				continue
+			}
+			rows = append(rows, []string{strconv.Itoa(st.Epoch), st.Checkpoint, g(float64(st.TestAcc)), g(float64(st.TrainAcc)), g(st.ProbeAcc), strconv.Itoa(st.Samples),
+				tap, g(t.RelativeDiff), g(t.AbsoluteDiff), g(t.ForwardNorm), t.Method, strconv.Itoa(t.Fallbacks)})
+		}
+	}
+	if err := writeCSV(filepath.Join(dir, "stages.csv"), rows); err != nil {
+		return err
+	}
+	rows = [][]string{{"accuracy", "metric", "tap", "n", "first_epoch", "pearson_r", "pearson_p", "spearman_rho", "spearman_p"}}
+	for _, c := range s.Correlations {
+		rows = append(rows, []string{c.Accuracy, c.Metric, c.Tap, strconv.Itoa(c.N), strconv.Itoa(c.FirstEpoch),
+			g(float64(c.PearsonR)), g(float64(c.PearsonP)), g(float64(c.SpearmanRho)), g(float64(c.SpearmanP))})
+	}
+	if err := writeCSV(filepath.Join(dir, "correlations.csv"), rows); err != nil {
+		return err
+	}
+	if err := WriteJSON(filepath.Join(dir, "correlations.json"), s); err != nil {
+		return err
+	}
+	if err := stagePlot(filepath.Join(dir, "stage-study.png"), s); err != nil {
+		return err
+	}
+	if err := WriteFileAtomic(filepath.Join(dir, "report.md"), []byte(stageMarkdown(s))); err != nil {
+		return err
+	}
+	s.Files = []string{"stages.jsonl", "stages.csv", "correlations.csv", "correlations.json", "stage-study.png", "report.md"}
+	for i, f := range s.Files {
+		s.Files[i] = filepath.Join(dir, f)
+	}
+	return nil
+}
+
+func stageMarkdown(s *StageSummary) string {
+	var b strings.Builder
+	st := s.Stages
+	fmt.Fprintf(&b, "# Training-stage study: %s\n\n", s.Run)
+	fmt.Fprintf(&b, "%s on %s, %d checkpoints (epochs %d…%d). Probe set: the first %d training images, un-augmented. "+
+		"For every tap, f is the forward feature and r the label-conditioned reconstruction by the reverse chain of the same checkpoint "+
+		"(embedding %s, conv reverse %s); relative_diff = mean ‖f − r‖/‖f‖, absolute_diff = mean ‖f − r‖, forward_norm = mean ‖f‖ "+
+		"(spec §8, results §6).\n\n", s.Model, s.Dataset, len(st), st[0].Epoch, st[len(st)-1].Epoch, s.Samples, st[0].Embedding, st[0].ConvMethod)
+	b.WriteString("## Stages\n\n")
+	header := []string{"epoch", "test acc", "train acc (epoch)", "probe acc"}
+	for _, tap := range s.Taps {
+		header = append(header, "rel. gap "+tap)
+	}
+	var rows [][]string
+	for _, r := range st {
+		row := []string{strconv.Itoa(r.Epoch), fmtPct(float64(r.TestAcc)), fmtPct(float64(r.TrainAcc)), fmtPct(r.ProbeAcc)}
+		for _, tap := range s.Taps {
+			if t := r.tap(tap); t != nil {
+				row = append(row, fmt.Sprintf("%.4g", t.RelativeDiff))
+			} else {
+				row = append(row, "–")
+			}
+		}
+		rows = append(rows, row)
+	}
+	b.WriteString(report.Table(header, rows))
+	n := 0
+	for _, c := range s.Correlations {
+		n = max(n, c.N)
+	}
+	fmt.Fprintf(&b, "\n## Test accuracy against the gap over stages\n\nThe first %d stage(s) dropped (n = %d stages). Pearson r and Spearman ρ with two-sided p-values. "+
+		"The paper (results §6, ResNets) finds r ≈ −0.95…−0.999 at the deep taps (out … z3) and mixed signs at the shallow ones.\n\n", s.DropFirst, n)
+	cell := func(r, p Num) string {
+		if math.IsNaN(float64(r)) {
+			return "–"
+		}
+		return fmt.Sprintf("%+.3f (p %.2g)", float64(r), float64(p))
+	}
+	var crows [][]string
+	for _, tap := range s.Taps {
+		row := []string{tap}
+		for _, metric := range []string{"relative_diff", "absolute_diff"} {
+			for _, c := range s.Correlations {
+				if c.Tap == tap && c.Metric == metric && c.Accuracy == "test_acc" {
+					row = append(row, cell(c.PearsonR, c.PearsonP), cell(c.SpearmanRho, c.SpearmanP))
+				}
+			}
+		}
+		crows = append(crows, row)
+	}
+	b.WriteString(report.Table([]string{"tap", "relative: Pearson r", "relative: Spearman ρ", "absolute: Pearson r", "absolute: Spearman ρ"}, crows))
+	b.WriteString("\ncorrelations.csv also holds forward_norm and the probe-set accuracy.\n\n![relative gap and accuracy per epoch](stage-study.png)\n")
+	return b.String()
+}
+
+func fmtPct(x float64) string {
+	if math.IsNaN(x) {
+		return "–"
+	}
+	return report.Pct(x)
+}
+
+// plotPalette is a colour-blind-safe set (Okabe–Ito).
+var plotPalette = []color.Color{
+	color.RGBA{0, 114, 178, 255}, color.RGBA{213, 94, 0, 255}, color.RGBA{0, 158, 115, 255},
+	color.RGBA{204, 121, 167, 255}, color.RGBA{230, 159, 0, 255}, color.RGBA{86, 180, 233, 255},
+	color.RGBA{0, 0, 0, 255}, color.RGBA{240, 228, 66, 255},
+}
+
+// addLine adds a line with point markers and a legend entry to p.
+func addLine(p *plot.Plot, name string, xs, ys []float64, c color.Color, dashed bool) error {
+	pts := make(plotter.XYs, 0, len(xs))
+	for i := range xs {
+		if !math.IsNaN(ys[i]) && !math.IsInf(ys[i], 0) {
+			pts = append(pts, plotter.XY{X: xs[i], Y: ys[i]})
+		}
+	}
+	if len(pts) == 0 {
+		return nil
+	}
+	l, sc, err := plotter.NewLinePoints(pts)
+	if err != nil {
+		return err
+	}
+	l.Color, sc.Color = c, c
+	if dashed {
+		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	}
+	sc.Shape = draw.CircleGlyph{}
+	sc.Radius = vg.Points(2)
+	p.Add(l, sc)
+	p.Legend.Add(name, l, sc)
+	return nil
+}
+
+// writePanels draws a grid of plots into one PNG written atomically to path.
+func writePanels(path string, width, height vg.Length, panels [][]*plot.Plot) error {
+	img := vgimg.New(width, height)
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: len(panels), Cols: len(panels[0]), PadX: vg.Points(12), PadY: vg.Points(12),
+		PadTop: vg.Points(6), PadBottom: vg.Points(6), PadLeft: vg.Points(6), PadRight: vg.Points(6)}
+	canvases := plot.Align(panels, tiles, dc)
+	for i, row := range panels {
+		for j, p := range row {
+			if p != nil {
+				p.Draw(canvases[i][j])
+			}
+		}
+	}
+	return atomicfile.Write(path, func(w io.Writer) error {
+		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
+		return err
+	})
+}
+
+// stagePlot: relative gap per tap (top, log scale when every gap is positive) and the
+// accuracies (bottom) against the epoch.
+func stagePlot(path string, s *StageSummary) error {
+	top := plot.New()
+	top.Title.Text = fmt.Sprintf("%s on %s: forward vs reconstructed features", s.Model, s.Dataset)
+	top.Y.Label.Text = "mean ‖f − r‖ / ‖f‖"
+	top.X.Label.Text = "epoch"
+	top.Add(plotter.NewGrid())
+	top.Legend.Top, top.Legend.Left = false, true
+	top.X.Tick.Marker = integerTicks{}
+	positive := true
+	epochs := make([]float64, len(s.Stages))
+	for i, st := range s.Stages {
+		epochs[i] = float64(st.Epoch)
+		for _, t := range st.Taps {
+			positive = positive && t.RelativeDiff > 0
+		}
+	}
+	if positive {
+		top.Y.Scale = plot.LogScale{}
+		top.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
+	for k, tap := range s.Taps {
+		ys := make([]float64, len(s.Stages))
+		for i := range s.Stages {
+			ys[i] = math.NaN()
+			if t := s.Stages[i].tap(tap); t != nil {
+				ys[i] = t.RelativeDiff
+			}
+		}
+		if err := addLine(top, tap, epochs, ys, plotPalette[k%len(plotPalette)], false); err != nil {
+			return fmt.Errorf("plot %s: %w", path, err)
+		}
+	}
+	bot := plot.New()
+	bot.Y.Label.Text = "accuracy (%)"
+	bot.X.Label.Text = "epoch"
+	bot.Add(plotter.NewGrid())
+	bot.Legend.Top, bot.Legend.Left = false, false
+	bot.X.Tick.Marker = integerTicks{}
+	test, probe := make([]float64, len(s.Stages)), make([]float64, len(s.Stages))
+	for i, st := range s.Stages {
+		test[i], probe[i] = 100*float64(st.TestAcc), 100*st.ProbeAcc
+	}
+	if err := addLine(bot, "test", epochs, test, plotPalette[6], false); err != nil {
+		return fmt.Errorf("plot %s: %w", path, err)
+	}
+	if err := addLine(bot, "probe (train)", epochs, probe, plotPalette[4], true); err != nil {
+		return fmt.Errorf("plot %s: %w", path, err)
+	}
+	return writePanels(path, 7*vg.Inch, 7*vg.Inch, [][]*plot.Plot{{top}, {bot}})
+}
+
+// integerTicks labels an axis of whole numbers (epochs) at a step of 1, 2 or 5 × 10^k
+// giving at most 10 labels.
+type integerTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (integerTicks) Ticks(lo, hi float64) []plot.Tick {
+	step := 1.0
+	for _, m := range []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000} {
+		if step = m; (hi-lo)/m <= 10 {
+			break
+		}
+	}
+	var out []plot.Tick
+	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
+		out = append(out, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
+	}
+	return out
+}
+
+// writeCSV writes rows as CSV atomically.
+func writeCSV(path string, rows [][]string) error {
+	var buf bytes.Buffer
+	cw := csv.NewWriter(&buf)
+	if err := cw.WriteAll(rows); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return WriteFileAtomic(path, buf.Bytes())
+}
+
+// readJSONLines reads a JSON-lines file; a missing file is empty and a torn last line
+// (from an interrupted append by another tool) is ignored. Any other bad line is an error
+// naming the file and the line.
+func readJSONLines[T any](path string) ([]T, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []T
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<26)
+	line := 0
+	for sc.Scan() {
+		line++
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		var r T
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			if !sc.Scan() {
+				break // torn final line
+			}
+			return nil, fmt.Errorf("read %s line %d: %w", path, line, err)
+		}
+		out = append(out, r)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return out, nil
+}
+
+// writeJSONLines rewrites path atomically with one JSON line per record.
+func writeJSONLines[T any](path string, recs []T) error {
+	var buf []byte
+	for _, r := range recs {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		buf = append(append(buf, b...), '\n')
+	}
+	return WriteFileAtomic(path, buf)
+}
