@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/frpt/frpt/checkpoint"
@@ -317,52 +316,14 @@ func RunAblation(ctx context.Context, cfg AblationConfig, w io.Writer) (*Ablatio
 // runAblationJobs runs todo with cfg.Workers concurrent runs, appending each finished run
 // to the results file (rewritten atomically with every finished run so far).
 func runAblationJobs(ctx context.Context, cfg AblationConfig, todo []AblationRun, set *CachedSet, test data.Dataset, done []AblationResult, w io.Writer) ([]AblationResult, error) {
-	workers := max(cfg.Workers, 1)
-	if workers > 1 {
-		old := tensor.Workers
-		tensor.Workers = 1 // runs are the parallel unit
-		defer func() { tensor.Workers = old }()
-	}
-	total := len(done) + len(todo)
-	jobs := make(chan AblationRun)
-	var mu sync.Mutex
-	var firstErr error
-	var wg sync.WaitGroup
-	for i := 0; i < workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for run := range jobs {
-				r, err := AblationTrain(ctx, run, set, test)
-				mu.Lock()
-				if err == nil {
-					next := append(slices.Clip(done), *r)
-					if err = writeJSONLines(cfg.Results, next); err == nil {
-						done = next
-						fmt.Fprintf(w, "[%d/%d] %s α %g seed %d: best %.2f%% mean %.2f%% last %.2f%%\n", len(done), total, run.Embedding, run.Alpha, run.Seed,
-							100*r.Best, 100*r.Mean, 100*r.TestAcc[len(r.TestAcc)-1])
-					}
-				}
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for _, run := range todo {
-		mu.Lock()
-		stop := firstErr != nil
-		mu.Unlock()
-		if stop || ctx.Err() != nil {
-			break
-		}
-		jobs <- run
-	}
-	close(jobs)
-	wg.Wait()
-	if firstErr != nil {
-		return done, firstErr
+	done, err := runPool(ctx, cfg.Workers, cfg.Results, todo, done,
+		func(run AblationRun) (*AblationResult, error) { return AblationTrain(ctx, run, set, test) },
+		func(run AblationRun, r *AblationResult) string {
+			return fmt.Sprintf("%s α %g seed %d: best %.2f%% mean %.2f%% last %.2f%%", run.Embedding, run.Alpha, run.Seed,
+				100*r.Best, 100*r.Mean, 100*r.TestAcc[len(r.TestAcc)-1])
+		}, w)
+	if err != nil && ctx.Err() == nil {
+		return done, err
 	}
 	if err := ctx.Err(); err != nil {
 		return done, fmt.Errorf("embedding ablation interrupted (finished runs are in %s; rerun to resume): %w", cfg.Results, err)

@@ -1,10 +1,14 @@
 package pipeline
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"github.com/frpt/frpt/atomicfile"
 	"os"
+
+	"github.com/frpt/frpt/atomicfile"
 )
 
 // WriteFileAtomic writes data to path through a temporary file in the same folder and a
@@ -30,4 +34,53 @@ func readJSON(path string, v any) error {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
 	return nil
+}
+
+// readJSONLines reads a JSON-lines file; a missing file is empty and a torn last line
+// (from an interrupted append by another tool) is ignored. Any other bad line is an error
+// naming the file and the line.
+func readJSONLines[T any](path string) ([]T, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []T
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<26)
+	line := 0
+	for sc.Scan() {
+		line++
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		var r T
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			if !sc.Scan() {
+				break // torn final line
+			}
+			return nil, fmt.Errorf("read %s line %d: %w", path, line, err)
+		}
+		out = append(out, r)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return out, nil
+}
+
+// writeJSONLines rewrites path atomically with one JSON line per record.
+func writeJSONLines[T any](path string, recs []T) error {
+	var buf []byte
+	for _, r := range recs {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		buf = append(append(buf, b...), '\n')
+	}
+	return WriteFileAtomic(path, buf)
 }
