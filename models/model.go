@@ -23,7 +23,8 @@ type Model[F tensor.Float] interface {
 	ChildNames() []string
 	SplitIndex(tap string) (int, error)
 	// BackwardTaps is Backward with extra gradients added where each tap is produced
-	// (the post-training MSE term).
+	// (the post-training MSE term). dOut and the tap gradients are used as scratch: the
+	// sums are formed in place, so callers refill them before the next call.
 	BackwardTaps(dOut *tensor.T[F], tapGrads map[string]*tensor.T[F]) *tensor.T[F]
 	Arch() string
 	Config() map[string]string
@@ -56,7 +57,8 @@ func splitIndex(arch string, splits map[string]int, tap string) (int, error) {
 	return 0, fmt.Errorf("%s has no tap %q (taps: %s)", arch, tap, strings.Join(keys, ", "))
 }
 
-// addGrad returns g + extra (either may be nil).
+// addGrad adds extra into g in place and returns g (either may be nil; BackwardTaps
+// documents that its gradient arguments are scratch).
 func addGrad[F tensor.Float](g, extra *tensor.T[F]) *tensor.T[F] {
 	if extra == nil {
 		return g
@@ -67,11 +69,14 @@ func addGrad[F tensor.Float](g, extra *tensor.T[F]) *tensor.T[F] {
 	if g.Numel() != extra.Numel() {
 		panic(fmt.Sprintf("models: tap gradient of shape %v does not match feature %v", extra.Shape, g.Shape))
 	}
-	out := g.Clone()
-	for i, v := range extra.Data {
-		out.Data[i] += v
-	}
-	return out
+	tensor.Parallel((len(g.Data)+1<<14-1)>>14, 1, func(lo, hi int) {
+		a, b := lo<<14, min(hi<<14, len(g.Data))
+		dst, src := g.Data[a:b], extra.Data[a:b]
+		for i, v := range src {
+			dst[i] += v
+		}
+	})
+	return g
 }
 
 // namedChildren prefixes each child's parameters with its name.

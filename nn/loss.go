@@ -74,14 +74,71 @@ func MSE[F tensor.Float](x, target *tensor.T[F]) (float64, *tensor.T[F]) {
 
 // MSEInto is MSE writing the gradient into dst when it has the shape of x.
 func MSEInto[F tensor.Float](dst, x, target *tensor.T[F]) (float64, *tensor.T[F]) {
+	mse := MSEValue(x, target)
+	return mse, MSEGradInto(dst, x, target, 1)
+}
+
+// mseGrain is the number of elements per parallel chunk of the MSE kernels.
+const mseGrain = 1 << 14
+
+// MSEValue is mean((x − target)²), accumulated in float64 over chunks spread across
+// tensor.Workers.
+func MSEValue[F tensor.Float](x, target *tensor.T[F]) float64 {
+	tensor.MustSameShape("nn.MSE", x, target)
+	n := len(x.Data)
+	if n == 0 {
+		return 0
+	}
+	chunks := (n + mseGrain - 1) / mseGrain
+	partial := make([]float64, chunks)
+	tensor.Parallel(chunks, 1, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			a, b := c*mseGrain, min((c+1)*mseGrain, n)
+			partial[c] = float64(sumSqDiff(x.Data[a:b], target.Data[a:b]))
+		}
+	})
+	var s float64
+	for _, v := range partial {
+		s += v
+	}
+	return s / float64(n)
+}
+
+// MSEGradInto writes scale·∂MSE/∂x = scale·2(x − target)/numel into dst (reused when it
+// has the shape of x), so a weighted MSE term costs one pass.
+func MSEGradInto[F tensor.Float](dst, x, target *tensor.T[F], scale float64) *tensor.T[F] {
 	tensor.MustSameShape("nn.MSE", x, target)
 	dst = tensor.Ensure(dst, x.Shape...)
-	n := float64(x.Numel())
-	var s float64
-	for i, v := range x.Data {
-		d := float64(v) - float64(target.Data[i])
-		s += d * d
-		dst.Data[i] = F(2 * d / n)
+	n := len(x.Data)
+	if n == 0 {
+		return dst
 	}
-	return s / n, dst
+	k := F(2 * scale / float64(n))
+	tensor.Parallel((n+mseGrain-1)/mseGrain, 1, func(lo, hi int) {
+		a, b := lo*mseGrain, min(hi*mseGrain, n)
+		xs, ts, ds := x.Data[a:b], target.Data[a:b], dst.Data[a:b]
+		ts, ds = ts[:len(xs)], ds[:len(xs)]
+		for i, v := range xs {
+			ds[i] = k * (v - ts[i])
+		}
+	})
+	return dst
+}
+
+// sumSqDiff is Σ (x − y)² in F over eight interleaved partial sums (one chunk).
+func sumSqDiff[F tensor.Float](x, y []F) F {
+	var a [8]F
+	y = y[:len(x)]
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		for k := range a {
+			d := x[i+k] - y[i+k]
+			a[k] += d * d
+		}
+	}
+	for ; i < len(x); i++ {
+		d := x[i] - y[i]
+		a[0] += d * d
+	}
+	return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
 }

@@ -163,16 +163,13 @@ func PostTrain(ctx context.Context, cfg PostTrainConfig, set *CachedSet, test da
 					s := order[b+i]
 					copy(tb.Data[i*tgtSize:(i+1)*tgtSize], target[s*tgtSize:(s+1)*tgtSize])
 				}
-				var mse float64
-				mse, dmse = nn.MSEInto(dmse, feat, tb)
+				mse := nn.MSEValue(feat, tb)
 				wt := ema.update(ce, mse)
 				if cfg.Mode == "decoupled" {
 					wt = 1
 				}
 				wSum += wt
-				for i := range dmse.Data {
-					dmse.Data[i] *= float32(wt)
-				}
+				dmse = nn.MSEGradInto(dmse, feat, tb, wt)
 				tapGrads[cfg.Tap] = dmse
 			}
 			dOut := dlogits
