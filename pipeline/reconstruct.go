@@ -135,7 +135,43 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 		loader := data.NewLoader(ds, tf, cfg.Batch, false, cfg.Seed, false)
 		defer loader.Close()
 		bar := progress.New(w, int64(ds.Len()-start), "reconstruct")
-		sh := newShardBuf(cfg.ShardSize, c*h*wd, taps)
+		// Shards are written by one goroutine while the chains compute the next one
+		// (double buffering: sh fills while the other buffer is on its way to disk).
+		// Writes stay in order and the manifest lists a shard only once it is on disk.
+		free := make(chan *shardBuf, 2)
+		free <- newShardBuf(cfg.ShardSize, c*h*wd, taps)
+		free <- newShardBuf(cfg.ShardSize, c*h*wd, taps)
+		sh := <-free
+		full := make(chan *shardBuf, 1)
+		var writeMu sync.Mutex
+		var writeErr error
+		writerErr := func() error { writeMu.Lock(); defer writeMu.Unlock(); return writeErr }
+		var writerDone sync.WaitGroup
+		writerDone.Add(1)
+		go func(full <-chan *shardBuf) {
+			defer writerDone.Done()
+			for b := range full {
+				if writerErr() == nil {
+					err := cw.WriteShardGaps(b.inputs, b.labels, b.index, b.taps, b.gaps)
+					writeMu.Lock()
+					writeErr = err
+					writeMu.Unlock()
+				}
+				b.reset()
+				free <- b
+			}
+		}(full)
+		// waitWriter flushes the writer and returns its first error.
+		waitWriter := func() error {
+			if full != nil {
+				close(full)
+				full = nil
+				writerDone.Wait()
+			}
+			return writerErr()
+		}
+		defer waitWriter()
+		queued := start // samples handed to the writer
 		shards := 0
 		if nw > 1 {
 			old := tensor.Workers
@@ -169,14 +205,20 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 				}
 				loader.Release(b)
 				bar.Add(int64(len(b.Labels)), "")
-				if len(sh.labels) >= cfg.ShardSize || cw.Next()+len(sh.labels) == ds.Len() {
-					if err := cw.WriteShardGaps(sh.inputs, sh.labels, sh.index, sh.taps, sh.gaps); err != nil {
+				if len(sh.labels) >= cfg.ShardSize || queued+len(sh.labels) == ds.Len() {
+					n := len(sh.labels)
+					full <- sh
+					sh = <-free
+					if err := writerErr(); err != nil {
 						return err
 					}
-					sum.NewSamples += len(sh.labels)
-					sh.reset()
+					queued += n
+					sum.NewSamples += n
 					shards++
-					if cfg.StopAfter > 0 && shards >= cfg.StopAfter && cw.Next() < ds.Len() {
+					if cfg.StopAfter > 0 && shards >= cfg.StopAfter && queued < ds.Len() {
+						if err := waitWriter(); err != nil {
+							return err
+						}
 						return errStopped
 					}
 				}
@@ -198,6 +240,9 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 			if err := flush(); err != nil {
 				return nil, err
 			}
+		}
+		if err := waitWriter(); err != nil {
+			return nil, err
 		}
 		bar.Finish(fmt.Sprintf("%d samples", sum.NewSamples))
 	}
