@@ -51,6 +51,52 @@ def train_step(model, dataset, batch, budget):
     return {"name": f"train/{model}-{dataset}/b{batch}", "value": batch / sec, "unit": "images/s"}
 
 
+def mnist_epoch(batch, budget):
+    """One training epoch of SimpleCNN v2 on real MNIST the way the authors' code feeds it:
+    torchvision's MNIST dataset with ToTensor + Normalize(0.1307, 0.3081) per sample,
+    DataLoader(batch, shuffle=True), AdamW, cross-entropy; after one warm-up epoch."""
+    import gzip
+    import shutil
+    import tempfile
+    src = os.environ.get("FRPT_MNIST_DIR")
+    if not src:
+        raise SystemExit("epoch row: FRPT_MNIST_DIR is not set (frpt bench --torch sets it)")
+    try:
+        import torchvision
+        from torchvision import transforms
+    except ImportError:
+        raise SystemExit("epoch row: needs Debian's python3-torchvision")
+    root = tempfile.mkdtemp(prefix="frpt-mnist-")
+    try:
+        raw = os.path.join(root, "MNIST", "raw")
+        os.makedirs(raw)
+        for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+            with gzip.open(os.path.join(src, name + ".gz")) as fi, open(os.path.join(raw, name), "wb") as fo:
+                shutil.copyfileobj(fi, fo)
+        tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+        ds = torchvision.datasets.MNIST(root, train=True, download=False, transform=tf)
+        loader = torch.utils.data.DataLoader(ds, batch_size=batch, shuffle=True)
+        m = torch_models.build("simplecnn-v2", "mnist")
+        m.train()
+        opt = torch.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=0.01)
+        loss_fn = torch.nn.CrossEntropyLoss()
+
+        def epoch():
+            for x, y in loader:
+                opt.zero_grad()
+                loss_fn(m(x), y).backward()
+                opt.step()
+
+        epoch()
+        t0 = time.perf_counter()
+        epoch()
+        sec = time.perf_counter() - t0
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return {"name": f"epoch/simplecnn-v2-mnist/b{batch}", "value": len(ds) / sec, "unit": "images/s",
+            "note": f"{sec:.2f} s/epoch"}
+
+
 def conv(cin, cout, k, size, batch, budget):
     c = torch.nn.Conv2d(cin, cout, k, padding=k // 2)
     x = torch.randn(batch, cin, size, size, requires_grad=True)
@@ -76,6 +122,7 @@ def sgemm(n, budget):
 
 ROWS = [
     ("train/simplecnn-v2-mnist/b256", lambda d: train_step("simplecnn-v2", "mnist", 256, d)),
+    ("epoch/simplecnn-v2-mnist/b256", lambda d: mnist_epoch(256, d)),
     ("train/resnet18-cifar10/b64", lambda d: train_step("resnet18", "cifar10", 64, d)),
     ("train/simplevit-cifar100/b64", lambda d: train_step("simplevit", "cifar100", 64, d)),
     ("conv/64x64-3x3-32x32/b64/fwd+bwd", lambda d: conv(64, 64, 3, 32, 64, d)),

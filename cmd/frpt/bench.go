@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/frpt/frpt/bench"
+	"github.com/frpt/frpt/data"
 	"github.com/frpt/frpt/pipeline"
 	"github.com/spf13/cobra"
 )
@@ -98,6 +99,10 @@ func runTorch(script string, prefixes []string, budget time.Duration) (map[strin
 	args := append([]string{script, "--json", out, "--time", fmt.Sprint(budget.Seconds())}, prefixes...)
 	c := exec.Command(py, args...)
 	c.Stdout, c.Stderr = os.Stderr, os.Stderr
+	c.Env = os.Environ()
+	if dir, err := data.DefaultDir("mnist"); err == nil { // for the epoch row on real MNIST
+		c.Env = append(c.Env, "FRPT_MNIST_DIR="+dir)
+	}
 	if err := c.Run(); err != nil {
 		return nil, fmt.Errorf("run %s %s: %w", py, script, err)
 	}
