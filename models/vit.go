@@ -41,7 +41,7 @@ type Block[F tensor.Float] struct {
 	Attn     *nn.MultiheadAttention[F]
 	FC1, FC2 *nn.Linear[F]
 	Act      *nn.GELU[F]
-	u, y, dx *tensor.T[F]
+	u, y, du, dx *tensor.T[F]
 }
 
 // NewBlock returns a block of width d with Xavier-uniform Linear weights and zero biases.
@@ -88,9 +88,10 @@ func (b *Block[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 	if b.LN2 != nil {
 		dm = b.LN2.Backward(dm)
 	}
-	du := dy.Clone()
+	b.du = tensor.Ensure(b.du, dy.Shape...)
+	du := b.du
 	for i, v := range dm.Data {
-		du.Data[i] += v
+		du.Data[i] = dy.Data[i] + v
 	}
 	da := b.Attn.Backward(du)
 	if b.LN1 != nil {

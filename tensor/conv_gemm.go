@@ -216,16 +216,6 @@ func col2imSame[F Float](s ConvShape, cols []F, ld int, dx []F) {
 	}
 }
 
-var colPool sync.Pool
-
-func getBuf[F Float](n int) []F {
-	if v, ok := colPool.Get().(*[]F); ok && cap(*v) >= n {
-		return (*v)[:n]
-	}
-	return make([]F, n)
-}
-
-func putBuf[F Float](b []F) { colPool.Put(&b) }
 
 // convGroupCols is the GEMM width (output pixels) that samples are grouped up to: below
 // it a per-sample GEMM is too narrow for the 32-column micro-kernel and its packing, and

@@ -25,7 +25,7 @@
 //     first, small ones last), each packing only its own rows of A. Nothing is packed
 //     twice, and a helper that starts late or shares its core with other work just takes
 //     fewer chunks. Very short C (fewer than 2·Workers row tiles) splits its columns
-//     instead. Pack buffers live in sync.Pools, so steady-state calls do not allocate
+//     instead. Pack buffers live in free lists (freelist.go), so steady-state calls do not allocate
 //     them.
 //   - Dispatch: init installs this path with the AVX-512 kernel when the CPU and OS
 //     support AVX-512F, with the AVX2 kernel on AVX2+FMA, and otherwise the pure-Go
@@ -40,7 +40,6 @@ package tensor
 
 import (
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -83,9 +82,9 @@ type microKernel struct {
 	mr, nr     int // tile rows and columns
 	kc, mc, nc int // blocking of k, m, n; mc is a multiple of mr, nc of nr
 	fn         func(k int, a, b, c *float32, ldc int, beta float32)
-	simdPack   bool      // pack with the AVX-512 routines
-	pool       sync.Pool // *packBuf, one per goroutine at work
-	shared     sync.Pool // *sharedBuf, op(B) packed for all goroutines
+	simdPack   bool                 // pack with the AVX-512 routines
+	pool       freeList[*packBuf]   // one per goroutine at work
+	shared     freeList[*sharedBuf] // op(B) packed for all goroutines
 }
 
 type packBuf struct {
@@ -289,7 +288,7 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 // getBuf returns pooled pack buffers with room for an na-float A block and an nb-float
 // B block (grown when a pooled one is too small), so small products stay small.
 func (kr *microKernel) getBuf(na, nb int) *packBuf {
-	p, _ := kr.pool.Get().(*packBuf)
+	p, _ := kr.pool.Get()
 	if p == nil {
 		p = &packBuf{tile: make([]float32, kr.mr*kr.nr)}
 	}
@@ -306,7 +305,7 @@ type sharedBuf struct{ b []float32 }
 
 // getShared returns a pooled buffer of at least n floats for sgemmShared's packed B.
 func (kr *microKernel) getShared(n int) *sharedBuf {
-	p, _ := kr.shared.Get().(*sharedBuf)
+	p, _ := kr.shared.Get()
 	if p == nil {
 		p = new(sharedBuf)
 	}
