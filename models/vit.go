@@ -37,10 +37,10 @@ func ViTFor(dataset string, preLN bool) (ViTConfig, error) {
 // with LN1/LN2 set, the pre-LN block (u = x + MHA(LN1 x); y = u + MLP(LN2 u)). MLP is
 // FC2(GELU(FC1 ·)).
 type Block[F tensor.Float] struct {
-	LN1, LN2 *nn.LayerNorm[F]
-	Attn     *nn.MultiheadAttention[F]
-	FC1, FC2 *nn.Linear[F]
-	Act      *nn.GELU[F]
+	LN1, LN2     *nn.LayerNorm[F]
+	Attn         *nn.MultiheadAttention[F]
+	FC1, FC2     *nn.Linear[F]
+	Act          *nn.GELU[F]
 	u, y, du, dx *tensor.T[F]
 }
 

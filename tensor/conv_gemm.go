@@ -216,7 +216,6 @@ func col2imSame[F Float](s ConvShape, cols []F, ld int, dx []F) {
 	}
 }
 
-
 // convGroupCols is the GEMM width (output pixels) that samples are grouped up to: below
 // it a per-sample GEMM is too narrow for the 32-column micro-kernel and its packing, and
 // the weight-gradient GEMM too short in k.
