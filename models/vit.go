@@ -136,11 +136,7 @@ func (t *TokenEmbed[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 
 // Params: proj.weight, proj.bias, cls_token, pos_embed.
 func (t *TokenEmbed[F]) Params() []nn.Named[F] {
-	ps := nn.Prefix("proj", t.Proj.Params())
-	for _, p := range t.ClsPos.Params() {
-		ps = append(ps, p)
-	}
-	return ps
+	return append(nn.Prefix("proj", t.Proj.Params()), t.ClsPos.Params()...)
 }
 
 // SimpleViT is the paper's ViT. Taps: z0 embedded tokens, z1…z_depth block outputs,

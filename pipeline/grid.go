@@ -23,12 +23,6 @@ type GridConfig struct {
 // (the process was killed while appending) is ignored and rewritten by the next append.
 func ReadResults(path string) ([]RunResult, error) { return readJSONLines[RunResult](path) }
 
-// appendResult rewrites the results file atomically with one more run (so a kill
-// mid-append never corrupts earlier runs).
-func appendResult(path string, done []RunResult, r RunResult) error {
-	return writeJSONLines(path, append(done, r))
-}
-
 // RunGrid runs every missing (tap, c_rec, seed) of the grid, skipping runs already in the
 // results file, with cfg.Workers concurrent runs. Killing it and running it again gives
 // the same final results file (each run depends only on its configuration).

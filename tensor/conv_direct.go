@@ -129,15 +129,11 @@ func conv2dBackwardWide[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
 	slices.Sort(keys) // a fixed summation order: the same inputs give the same bits
 	for _, k := range keys {
 		p := partial[k]
-		if dw != nil {
-			for i := range dw {
-				dw[i] += p[i]
-			}
+		for i := range dw {
+			dw[i] += p[i]
 		}
-		if db != nil {
-			for i := range db {
-				db[i] += p[len(w)+i]
-			}
+		for i := range db {
+			db[i] += p[len(w)+i]
 		}
 	}
 }

@@ -306,12 +306,12 @@ func (r *runner) logf(format string, args ...any) {
 
 // problem is one generated reverse problem.
 type problem struct {
-	weight           []float64
-	cin, cout, k, h  int
-	pad, batch       int
-	x, target        []float64
-	caseName         string
-	weightCond, cond float64
+	weight          []float64
+	cin, cout, k, h int
+	pad, batch      int
+	x, target       []float64
+	caseName        string
+	weightCond      float64
 }
 
 // newProblem draws weights with the given condition number (flattened kernel
