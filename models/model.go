@@ -69,13 +69,7 @@ func addGrad[F tensor.Float](g, extra *tensor.T[F]) *tensor.T[F] {
 	if g.Numel() != extra.Numel() {
 		panic(fmt.Sprintf("models: tap gradient of shape %v does not match feature %v", extra.Shape, g.Shape))
 	}
-	tensor.Parallel((len(g.Data)+1<<14-1)>>14, 1, func(lo, hi int) {
-		a, b := lo<<14, min(hi<<14, len(g.Data))
-		dst, src := g.Data[a:b], extra.Data[a:b]
-		for i, v := range src {
-			dst[i] += v
-		}
-	})
+	tensor.Axpy(1, extra.Data, g.Data)
 	return g
 }
 

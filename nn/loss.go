@@ -78,7 +78,8 @@ func MSEInto[F tensor.Float](dst, x, target *tensor.T[F]) (float64, *tensor.T[F]
 	return mse, MSEGradInto(dst, x, target, 1)
 }
 
-// mseGrain is the number of elements per parallel chunk of the MSE kernels.
+// mseGrain is the number of elements per parallel chunk of the MSE kernels (MSEValue sums
+// fixed chunks, so its result does not depend on the number of workers).
 const mseGrain = 1 << 14
 
 // MSEValue is mean((x − target)²), accumulated in float64 over chunks spread across
@@ -114,9 +115,8 @@ func MSEGradInto[F tensor.Float](dst, x, target *tensor.T[F], scale float64) *te
 		return dst
 	}
 	k := F(2 * scale / float64(n))
-	tensor.Parallel((n+mseGrain-1)/mseGrain, 1, func(lo, hi int) {
-		a, b := lo*mseGrain, min(hi*mseGrain, n)
-		xs, ts, ds := x.Data[a:b], target.Data[a:b], dst.Data[a:b]
+	tensor.Parallel(n, mseGrain, func(lo, hi int) {
+		xs, ts, ds := x.Data[lo:hi], target.Data[lo:hi], dst.Data[lo:hi]
 		ts, ds = ts[:len(xs)], ds[:len(xs)]
 		for i, v := range xs {
 			ds[i] = k * (v - ts[i])

@@ -1,7 +1,8 @@
 package tensor
 
-// Vector kernels of the direct convolution: y += a·x and x·y over len(y). float32 goes
-// to SIMD assembly where the CPU has it (vec_amd64.s), float64 and other CPUs to Go.
+// Vector kernels of the direct convolution and of gradient sums: y += a·x and x·y over
+// len(y). float32 goes to SIMD assembly where the CPU has it (vec_amd64.s), float64 and
+// other CPUs to Go.
 
 func axpyGo[F Float](a F, x, y []F) {
 	x = x[:len(y)]
@@ -29,6 +30,21 @@ func axpy[F Float](a F, x, y []F) {
 		return
 	}
 	axpyGo(a, x, y)
+}
+
+// axpyGrain is the number of elements per goroutine below which Axpy stays on the calling
+// goroutine.
+const axpyGrain = 1 << 14
+
+// Axpy is y += a·x over len(y) (x must be at least as long), split over Workers when y is
+// long enough.
+func Axpy[F Float](a F, x, y []F) {
+	if len(y) < 2*axpyGrain {
+		axpy(a, x, y)
+		return
+	}
+	x = x[:len(y)]
+	Parallel(len(y), axpyGrain, func(lo, hi int) { axpy(a, x[lo:hi], y[lo:hi]) })
 }
 
 // dot is Σ x[i]·y[i] over len(y).

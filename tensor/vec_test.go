@@ -101,3 +101,28 @@ func TestConvWideFloat32(t *testing.T) {
 		}
 	}
 }
+
+// Axpy splits long vectors over the workers and gives the same result as the serial
+// kernel, with one and two workers, on lengths around the split threshold.
+func TestAxpySplitMatchesSerial(t *testing.T) {
+	old := Workers
+	defer func() { Workers = old }()
+	for _, n := range []int{5, 2*axpyGrain - 1, 2*axpyGrain + 3, 5*axpyGrain + 7} {
+		x, y := make([]float32, n), make([]float32, n)
+		for i := range x {
+			x[i], y[i] = float32(i%97)-48, float32(i%13)
+		}
+		want := append([]float32(nil), y...)
+		axpyGo(float32(0.5), x, want)
+		for _, w := range []int{1, 2} {
+			Workers = w
+			got := append([]float32(nil), y...)
+			Axpy(float32(0.5), x, got)
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("n=%d workers=%d: y[%d] = %v, want %v", n, w, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
