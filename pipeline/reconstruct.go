@@ -171,7 +171,6 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 			return writerErr()
 		}
 		defer waitWriter()
-		queued := start // samples handed to the writer
 		shards := 0
 		if nw > 1 {
 			old := tensor.Workers
@@ -205,17 +204,16 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 				}
 				loader.Release(b)
 				bar.Add(int64(len(b.Labels)), "")
-				if len(sh.labels) >= cfg.ShardSize || queued+len(sh.labels) == ds.Len() {
+				if len(sh.labels) >= cfg.ShardSize || start+sum.NewSamples+len(sh.labels) == ds.Len() { // (cw.Next() lags behind the writer)
 					n := len(sh.labels)
 					full <- sh
 					sh = <-free
 					if err := writerErr(); err != nil {
 						return err
 					}
-					queued += n
 					sum.NewSamples += n
 					shards++
-					if cfg.StopAfter > 0 && shards >= cfg.StopAfter && queued < ds.Len() {
+					if cfg.StopAfter > 0 && shards >= cfg.StopAfter && start+sum.NewSamples < ds.Len() {
 						if err := waitWriter(); err != nil {
 							return err
 						}
