@@ -24,11 +24,19 @@ func Gemm[F Float](transA, transB bool, m, n, k int, alpha F, a []F, lda int, b 
 
 // Sgemm is Gemm for float32 through the active SGEMM kernel.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemmChecked(sgemmImpl, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// sgemmKernel is the signature of the float32 kernels behind sgemmImpl and sgemmSerialImpl.
+type sgemmKernel func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+
+// sgemmChecked validates the sizes and runs impl unless C is empty.
+func sgemmChecked(impl sgemmKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 	if m == 0 || n == 0 {
 		return
 	}
-	sgemmImpl(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	impl(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // Dgemm is Gemm for float64 through gonum's native BLAS.
@@ -38,16 +46,7 @@ func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int
 		return
 	}
 	if k == 0 {
-		for i := 0; i < m; i++ {
-			row := c[i*ldc : i*ldc+n]
-			for j := range row {
-				if beta == 0 {
-					row[j] = 0
-				} else {
-					row[j] *= beta
-				}
-			}
-		}
+		scaleC(m, n, beta, c, ldc)
 		return
 	}
 	ta, tb := blas.NoTrans, blas.NoTrans
@@ -62,24 +61,38 @@ func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int
 
 // sgemmImpl is the active float32 kernel; an init in gemm_amd64.go,
 // gemm_fast_generic.go or gemm_openblas.go replaces the reference one.
-var sgemmImpl = SgemmRef
+var sgemmImpl sgemmKernel = SgemmRef
 
 // sgemmSerialImpl is the active float32 kernel confined to the calling goroutine, for
 // callers that already spread work over the cores (convolution runs one GEMM per sample
 // group on each worker). The same inits replace it.
-var sgemmSerialImpl = gemmSerial[float32]
+var sgemmSerialImpl sgemmKernel = gemmSerial[float32]
 
 // gemmLocal is Gemm on the calling goroutine through the fastest kernel for F.
 func gemmLocal[F Float](transA, transB bool, m, n, k int, alpha F, a []F, lda int, b []F, ldb int, beta F, c []F, ldc int) {
 	if cc, ok := any(c).([]float32); ok {
-		checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-		if m == 0 || n == 0 {
-			return
-		}
-		sgemmSerialImpl(transA, transB, m, n, k, float32(alpha), any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), cc, ldc)
+		sgemmChecked(sgemmSerialImpl, transA, transB, m, n, k, float32(alpha), any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), cc, ldc)
 		return
 	}
 	gemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// scaleC sets the m×n matrix C = beta·C (C = 0 when beta is 0, whatever C held, so NaNs
+// in it do not leak): the whole product when k or alpha is 0, and the first step of the
+// pure-Go kernel.
+func scaleC[F Float](m, n int, beta F, c []F, ldc int) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		switch beta {
+		case 0:
+			clear(row)
+		case 1:
+		default:
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
 }
 
 func checkGemm(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {

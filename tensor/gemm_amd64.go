@@ -269,22 +269,6 @@ func sgemmShared(kr *microKernel, w int, transA, transB bool, m, n, k int, alpha
 	}
 }
 
-// scaleC sets C = beta·C (C = 0 when beta is 0, whatever C held).
-func scaleC(m, n int, beta float32, c []float32, ldc int) {
-	for i := 0; i < m; i++ {
-		row := c[i*ldc : i*ldc+n]
-		switch beta {
-		case 0:
-			clear(row)
-		case 1:
-		default:
-			for j := range row {
-				row[j] *= beta
-			}
-		}
-	}
-}
-
 // getBuf returns pooled pack buffers with room for an na-float A block and an nb-float
 // B block (grown when a pooled one is too small), so small products stay small.
 func (kr *microKernel) getBuf(na, nb int) *packBuf {

@@ -47,18 +47,7 @@ func packIfTrans[F Float](trans bool, rows, cols int, x []F, ld int) ([]F, int) 
 
 // gemmNN computes C = alpha·A·B + beta·C for row-major A (m×k), B (k×n).
 func gemmNN[F Float](m, n, k int, alpha F, a []F, lda int, b []F, ldb int, beta F, c []F, ldc int) {
-	for i := 0; i < m; i++ {
-		row := c[i*ldc : i*ldc+n]
-		switch beta {
-		case 0:
-			clear(row)
-		case 1:
-		default:
-			for j := range row {
-				row[j] *= beta
-			}
-		}
-	}
+	scaleC(m, n, beta, c, ldc)
 	if k == 0 || alpha == 0 {
 		return
 	}

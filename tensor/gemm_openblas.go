@@ -21,16 +21,7 @@ func init() {
 
 func sgemmOpenBLAS(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if k == 0 || alpha == 0 { // C = beta·C; beta = 0 clears C without reading it
-		for i := 0; i < m; i++ {
-			row := c[i*ldc : i*ldc+n]
-			for j := range row {
-				if beta == 0 {
-					row[j] = 0
-				} else {
-					row[j] *= beta
-				}
-			}
-		}
+		scaleC(m, n, beta, c, ldc)
 		return
 	}
 	ta, tb := uint32(C.CblasNoTrans), uint32(C.CblasNoTrans)
