@@ -5,7 +5,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"text/tabwriter"
 
 	"github.com/frpt/frpt/pipeline"
@@ -41,15 +40,10 @@ per target and α, like the paper's ablation figures.`,
 			for _, e := range splitList(embeds) {
 				cfg.Embeddings = append(cfg.Embeddings, reverse.Embedding(e))
 			}
-			cfg.Alphas = nil
-			for _, s := range splitList(alphas) {
-				v, err := strconv.ParseFloat(s, 64)
-				if err != nil || v < 0 {
-					return fmt.Errorf("--alphas %q: want non-negative numbers", s)
-				}
-				cfg.Alphas = append(cfg.Alphas, v)
-			}
 			var err error
+			if cfg.Alphas, err = parseNonNegatives("--alphas", alphas); err != nil {
+				return err
+			}
 			if cfg.Seeds, err = parseSeeds(seeds); err != nil {
 				return err
 			}

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"strconv"
 
 	"github.com/frpt/frpt/pipeline"
 	"github.com/spf13/cobra"
@@ -21,13 +20,9 @@ into a feature cache, post-train a small grid (taps × c_rec × seeds) and write
 <out>/report.md with the training curve, the reconstruction gaps and the grid's paired
 statistics (<out>/grid/report/). Every stage resumes after an interruption.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg.CRecs = cfg.CRecs[:0]
-			for _, s := range splitList(crecs) {
-				v, err := strconv.ParseFloat(s, 64)
-				if err != nil || v < 0 {
-					return fmt.Errorf("--crec %q: want non-negative numbers", s)
-				}
-				cfg.CRecs = append(cfg.CRecs, v)
+			var err error
+			if cfg.CRecs, err = parseNonNegatives("--crec", crecs); err != nil {
+				return err
 			}
 			path, err := pipeline.Demo(cmd.Context(), cfg, os.Stderr)
 			if err != nil {

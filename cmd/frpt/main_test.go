@@ -42,6 +42,8 @@ func TestBadInputErrorsNameTheCulprit(t *testing.T) {
 		{[]string{"eval", "--model", "simplecnn-v2", "--dataset", "mnist", "--weights", truncated}, "cut.safetensors"},
 		{[]string{"posttrain", "--cache", emptyCache, "--weights", truncated}, "manifest"},
 		{[]string{"posttrain", "--cache", emptyCache}, "--weights"},
+		{[]string{"demo", "--crec", "0,-0.1", "--out", filepath.Join(dir, "demo")}, "-0.1"},
+		{[]string{"ablate-embeddings", "--weights", truncated, "--alphas", "0.1,x"}, "--alphas"},
 		{[]string{"no-such-command"}, "no-such-command"},
 	}
 	for _, c := range cases {

@@ -71,12 +71,8 @@ only). Summarise with frpt report.`,
 			if g.Taps = splitList(taps); len(g.Taps) == 0 {
 				return fmt.Errorf("--taps: no tap given")
 			}
-			for _, s := range splitList(crecs) {
-				v, err := strconv.ParseFloat(s, 64)
-				if err != nil || v < 0 {
-					return fmt.Errorf("--crec %q: want non-negative numbers", s)
-				}
-				g.CRecs = append(g.CRecs, v)
+			if g.CRecs, err = parseNonNegatives("--crec", crecs); err != nil {
+				return err
 			}
 			if g.Seeds, err = parseSeeds(seeds); err != nil {
 				return err
@@ -106,6 +102,19 @@ only). Summarise with frpt report.`,
 	f.StringVar(&base.Mode, "mode", base.Mode, "coupled (the paper), decoupled (MSE only for the front) or hierarchical (every segment between two taps trained on its own, concurrently)")
 	f.IntVar(&workers, "workers", 2, "concurrent runs")
 	return cmd
+}
+
+// parseNonNegatives parses the comma-separated list of non-negative numbers given to flag.
+func parseNonNegatives(flag, s string) ([]float64, error) {
+	var out []float64
+	for _, f := range splitList(s) {
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil || v < 0 {
+			return nil, fmt.Errorf("%s %q: want non-negative numbers", flag, f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 func splitList(s string) []string {
