@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/frpt/frpt/checkpoint"
 	"github.com/frpt/frpt/data"
 	"github.com/frpt/frpt/models"
 	"github.com/frpt/frpt/nn"
@@ -335,11 +334,8 @@ func runAblationJobs(ctx context.Context, cfg AblationConfig, todo []AblationRun
 // images through the training augmentation (seeded, epoch 0, as frpt reconstruct does)
 // and the nearest embedding of the pretrained model's eval-mode logits.
 func ablationPass(ctx context.Context, cfg AblationConfig, w io.Writer) (*CachedSet, error) {
-	m, err := models.New[float32](cfg.Model, cfg.Dataset, 0)
+	m, err := loadModel(cfg.Model, cfg.Dataset, 0, cfg.Weights)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := checkpoint.LoadInto(cfg.Weights, m.Params()); err != nil {
 		return nil, fmt.Errorf("ablation: %w", err)
 	}
 	ds, err := openSplit(cfg.Dataset, "train", cfg.DataDir, cfg.Limit)
@@ -381,11 +377,11 @@ func ablationPass(ctx context.Context, cfg AblationConfig, w io.Writer) (*Cached
 // NearestTargets is the static nearest-embedding target of a batch of pretrained logits
 // (rows of k), as frpt reconstruct stores it in recons_out.
 func NearestTargets(logits []float32, k int, labels []int) ([]float32, error) {
-	t, err := reverse.Targets(reverse.Nearest, toF64s(logits), k, labels)
+	t, err := reverse.Targets(reverse.Nearest, tensor.ConvertSlice[float64](logits), k, labels)
 	if err != nil {
 		return nil, err
 	}
-	return toF32s(t), nil
+	return tensor.ConvertSlice[float32](t), nil
 }
 
 // OnlineTargets is the per-step target of the one-hot and max-assign embeddings from the
@@ -395,37 +391,18 @@ func OnlineTargets(e reverse.Embedding, logits []float32, k int, labels []int) (
 	if e != reverse.OneHot && e != reverse.MaxAssign {
 		return nil, fmt.Errorf("ablation: %q is not an online target (want one-hot or max-assign)", e)
 	}
-	t, err := reverse.Targets(e, toF64s(logits), k, labels)
+	t, err := reverse.Targets(e, tensor.ConvertSlice[float64](logits), k, labels)
 	if err != nil {
 		return nil, err
 	}
-	return toF32s(t), nil
-}
-
-func toF64s(x []float32) []float64 {
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = float64(v)
-	}
-	return out
-}
-
-func toF32s(x []float64) []float32 {
-	out := make([]float32, len(x))
-	for i, v := range x {
-		out[i] = float32(v)
-	}
-	return out
+	return tensor.ConvertSlice[float32](t), nil
 }
 
 // AblationTrain runs one ablation run on the frozen training pass set (whose "out"
 // targets are the static nearest targets) and scores it on test after every epoch.
 func AblationTrain(ctx context.Context, run AblationRun, set *CachedSet, test data.Dataset) (*AblationResult, error) {
-	m, err := models.New[float32](run.Model, run.Dataset, run.Seed)
+	m, err := loadModel(run.Model, run.Dataset, run.Seed, run.Weights)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := checkpoint.LoadInto(run.Weights, m.Params()); err != nil {
 		return nil, fmt.Errorf("ablation: %w", err)
 	}
 	models.FreezeFrom(m, len(m.Children())) // everything trainable
@@ -526,11 +503,8 @@ func pretrainedAccuracy(ctx context.Context, cfg AblationConfig, sha string, tes
 	if err := readJSON(path, &r); err == nil && r.SHA256 == sha {
 		return Num(r.TestAcc), nil
 	}
-	m, err := models.New[float32](cfg.Model, cfg.Dataset, 0)
+	m, err := loadModel(cfg.Model, cfg.Dataset, 0, cfg.Weights)
 	if err != nil {
-		return 0, err
-	}
-	if _, err := checkpoint.LoadInto(cfg.Weights, m.Params()); err != nil {
 		return 0, fmt.Errorf("ablation: %w", err)
 	}
 	ev, err := evaluate(ctx, m, test, data.TestTransform(cfg.Dataset), 1000, nil)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/frpt/frpt/checkpoint"
 	"github.com/frpt/frpt/data"
 	"github.com/frpt/frpt/models"
 	"github.com/frpt/frpt/nn"
@@ -34,11 +33,8 @@ type EvalResult struct {
 
 // Evaluate loads cfg.Weights into cfg.Model and scores it on the test split.
 func Evaluate(ctx context.Context, cfg EvalConfig, w io.Writer) (*EvalResult, error) {
-	m, err := models.New[float32](cfg.Model, cfg.Dataset, 0)
+	m, err := loadModel(cfg.Model, cfg.Dataset, 0, cfg.Weights)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := checkpoint.LoadInto(cfg.Weights, m.Params()); err != nil {
 		return nil, err
 	}
 	test, err := openSplit(cfg.Dataset, "test", cfg.DataDir, 0)

@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"github.com/frpt/frpt/atomicfile"
+	"github.com/frpt/frpt/checkpoint"
+	"github.com/frpt/frpt/models"
 )
 
 // WriteFileAtomic writes data to path through a temporary file in the same folder and a
@@ -83,4 +85,18 @@ func writeJSONLines[T any](path string, recs []T) error {
 		buf = append(append(buf, b...), '\n')
 	}
 	return WriteFileAtomic(path, buf)
+}
+
+// loadModel builds the zoo model for dataset (initialised with seed, which matters only for
+// layers the checkpoint does not hold, such as dropout) and loads the weights file into it.
+// LoadInto's error names the file and the tensor at fault.
+func loadModel(model, dataset string, seed uint64, weights string) (models.Model[float32], error) {
+	m, err := models.New[float32](model, dataset, seed)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := checkpoint.LoadInto(weights, m.Params()); err != nil {
+		return nil, err
+	}
+	return m, nil
 }

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/frpt/frpt/checkpoint"
 	"github.com/frpt/frpt/data"
 	"github.com/frpt/frpt/models"
 	"github.com/frpt/frpt/nn"
@@ -97,11 +96,8 @@ func PostTrain(ctx context.Context, cfg PostTrainConfig, set *CachedSet, test da
 	if cfg.Mode == "decoupled" && (cfg.CRec == 0 || cfg.Tap == "out") {
 		return nil, fmt.Errorf("decoupled mode needs a hidden tap and c_rec > 0 (got tap %s, c_rec %g)", cfg.Tap, cfg.CRec)
 	}
-	m, err := models.New[float32](cfg.Model, cfg.Dataset, cfg.Seed)
+	m, err := loadModel(cfg.Model, cfg.Dataset, cfg.Seed, cfg.Weights)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := checkpoint.LoadInto(cfg.Weights, m.Params()); err != nil {
 		return nil, err
 	}
 	split, err := m.SplitIndex(cfg.Tap)

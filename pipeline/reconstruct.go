@@ -12,9 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/frpt/frpt/checkpoint"
 	"github.com/frpt/frpt/data"
-	"github.com/frpt/frpt/models"
 	"github.com/frpt/frpt/progress"
 	"github.com/frpt/frpt/reverse"
 	"github.com/frpt/frpt/tensor"
@@ -72,11 +70,8 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 	if cfg.Chain.Kappa == 0 {
 		cfg.Chain = reverse.DefaultChainOptions()
 	}
-	m, err := models.New[float32](cfg.Model, cfg.Dataset, 0)
+	m, err := loadModel(cfg.Model, cfg.Dataset, 0, cfg.Weights)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := checkpoint.LoadInto(cfg.Weights, m.Params()); err != nil {
 		return nil, fmt.Errorf("reconstruct: %w", err)
 	}
 	sha, err := FileSHA256(cfg.Weights)
@@ -98,10 +93,7 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 	for i := range chains {
 		mi := m
 		if i > 0 {
-			if mi, err = models.New[float32](cfg.Model, cfg.Dataset, 0); err != nil {
-				return nil, err
-			}
-			if _, err := checkpoint.LoadInto(cfg.Weights, mi.Params()); err != nil {
+			if mi, err = loadModel(cfg.Model, cfg.Dataset, 0, cfg.Weights); err != nil {
 				return nil, fmt.Errorf("reconstruct: %w", err)
 			}
 		}

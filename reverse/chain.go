@@ -65,21 +65,9 @@ type linearF64 struct {
 	m, n int
 }
 
-func toF64(x []float32) []float64 {
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = float64(v)
-	}
-	return out
-}
+func toF64(x []float32) []float64 { return tensor.ConvertSlice[float64](x) }
 
-func toF32(x []float64) []float32 {
-	out := make([]float32, len(x))
-	for i, v := range x {
-		out[i] = float32(v)
-	}
-	return out
-}
+func toF32(x []float64) []float32 { return tensor.ConvertSlice[float32](x) }
 
 func linearOf(l *nn.Linear[float32]) linearF64 {
 	lf := linearF64{w: toF64(l.Weight.Value.Data), m: l.Out, n: l.In}

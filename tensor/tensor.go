@@ -158,9 +158,14 @@ func (t *T[F]) AllFinite() bool {
 
 // Convert returns a copy of t with elements of type G.
 func Convert[G, F Float](t *T[F]) *T[G] {
-	out := New[G](t.Shape...)
-	for i, v := range t.Data {
-		out.Data[i] = G(v)
+	return &T[G]{Shape: append([]int(nil), t.Shape...), Data: ConvertSlice[G](t.Data)}
+}
+
+// ConvertSlice returns a new slice holding x's values converted to G.
+func ConvertSlice[G, F Float](x []F) []G {
+	out := make([]G, len(x))
+	for i, v := range x {
+		out[i] = G(v)
 	}
 	return out
 }
