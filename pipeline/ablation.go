@@ -414,7 +414,7 @@ func AblationTrain(ctx context.Context, run AblationRun, set *CachedSet, test da
 	}
 	k := test.Classes()
 	rng := rand.New(rand.NewPCG(run.Seed, 0xab1a7e))
-	inSize := prod(set.Input)
+
 	order := make([]int, set.N)
 	for i := range order {
 		order[i] = i
@@ -435,22 +435,15 @@ func AblationTrain(ctx context.Context, run AblationRun, set *CachedSet, test da
 				return nil, fmt.Errorf("ablation run %s interrupted: %w", run.Key(), err)
 			}
 			n := min(run.Batch, set.N-b)
-			xb := &tensor.T[float32]{Shape: append([]int{n}, set.Input...), Data: x.Data[:n*inSize]}
-			for i := 0; i < n; i++ {
-				s := order[b+i]
-				copy(xb.Data[i*inSize:(i+1)*inSize], set.Inputs[s*inSize:(s+1)*inSize])
-				labels[i] = set.Labels[s]
-			}
+			idx := order[b : b+n]
+			xb := set.batch(idx, x.Data, labels)
 			logits := m.Forward(xb)
 			var ce float64
 			ce, dlogits = nn.CrossEntropyInto(dlogits, logits, labels[:n], 0)
 			if run.Alpha > 0 {
 				tb := &tensor.T[float32]{Shape: logits.Shape, Data: tgt[:n*k]}
 				if emb == reverse.Nearest {
-					for i := 0; i < n; i++ {
-						s := order[b+i]
-						copy(tb.Data[i*k:(i+1)*k], nearest[s*k:(s+1)*k])
-					}
+					gatherRows(tb.Data, nearest, k, idx)
 				} else {
 					t, err := OnlineTargets(emb, logits.Data, k, labels[:n]) // detached: a constant of the step
 					if err != nil {

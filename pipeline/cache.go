@@ -12,6 +12,7 @@ import (
 	"strconv"
 
 	"github.com/frpt/frpt/checkpoint"
+	"github.com/frpt/frpt/tensor"
 )
 
 // The feature cache is a folder holding one reconstruction pass over a training set:
@@ -277,6 +278,25 @@ type CachedSet struct {
 	Shapes  map[string][]int     // per-sample target shape per tap
 	Input   []int                // per-sample input shape
 	N       int
+}
+
+// batch gathers the inputs of the samples idx into x's storage, as an [n, C, H, W]
+// tensor, and their labels into labels.
+func (s *CachedSet) batch(idx []int, x []float32, labels []int) *tensor.T[float32] {
+	for i, j := range idx {
+		labels[i] = s.Labels[j]
+	}
+	return &tensor.T[float32]{Shape: append([]int{len(idx)}, s.Input...), Data: gatherRows(x, s.Inputs, prod(s.Input), idx)}
+}
+
+// gatherRows copies the rows idx (size values each) of src into dst, in order, and returns
+// dst[:len(idx)·size].
+func gatherRows(dst, src []float32, size int, idx []int) []float32 {
+	dst = dst[:len(idx)*size]
+	for i, j := range idx {
+		copy(dst[i*size:(i+1)*size], src[j*size:(j+1)*size])
+	}
+	return dst
 }
 
 // Load reads inputs, labels and the reconstructed targets of the given taps.

@@ -189,21 +189,10 @@ func newHierTrainer(cfg PostTrainConfig, set *CachedSet) (*hierTrainer, error) {
 	return h, nil
 }
 
-// images gathers the cached input images and labels of the samples idx.
-func (s *hierSegment) images(set *CachedSet, idx []int, inSize int) *tensor.T[float32] {
-	n := len(idx)
-	xb := &tensor.T[float32]{Shape: append([]int{n}, set.Input...), Data: s.x.Data[:n*inSize]}
-	for i, j := range idx {
-		copy(xb.Data[i*inSize:(i+1)*inSize], set.Inputs[j*inSize:(j+1)*inSize])
-		s.labels[i] = set.Labels[j]
-	}
-	return xb
-}
-
 // input returns the segment's input for the samples idx: the images, the precomputed
 // front features, or the frozen pretrained front run now.
-func (s *hierSegment) input(set *CachedSet, idx []int, inSize int) (*tensor.T[float32], error) {
-	xb := s.images(set, idx, inSize)
+func (s *hierSegment) input(set *CachedSet, idx []int) (*tensor.T[float32], error) {
+	xb := set.batch(idx, s.x.Data, s.labels)
 	if s.from == "in" {
 		return xb, nil
 	}
@@ -214,11 +203,8 @@ func (s *hierSegment) input(set *CachedSet, idx []int, inSize int) (*tensor.T[fl
 		}
 		return f, nil
 	}
-	fs, n := prod(s.featShape), len(idx)
-	s.xf = tensor.Ensure(s.xf, append([]int{n}, s.featShape...)...)
-	for i, j := range idx {
-		copy(s.xf.Data[i*fs:(i+1)*fs], s.feats[j*fs:(j+1)*fs])
-	}
+	s.xf = tensor.Ensure(s.xf, append([]int{len(idx)}, s.featShape...)...)
+	gatherRows(s.xf.Data, s.feats, prod(s.featShape), idx)
 	return s.xf, nil
 }
 
@@ -313,9 +299,9 @@ func (h *hierTrainer) concurrently(f func(s *hierSegment) error) error {
 
 // step trains segment s on the samples idx; it returns the loss and the MSE to the
 // target before the update.
-func (s *hierSegment) step(set *CachedSet, idx []int, inSize int) (loss, mse float64, err error) {
+func (s *hierSegment) step(set *CachedSet, idx []int) (loss, mse float64, err error) {
 	n := len(idx)
-	feat, err := s.input(set, idx, inSize)
+	feat, err := s.input(set, idx)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -327,9 +313,7 @@ func (s *hierSegment) step(set *CachedSet, idx []int, inSize int) (loss, mse flo
 	if out.Numel() != tb.Numel() {
 		return 0, 0, fmt.Errorf("segment %s: output %v does not match the cached target of %d values per sample", s.name(), out.Shape, s.tgtSize)
 	}
-	for i, j := range idx {
-		copy(tb.Data[i*s.tgtSize:(i+1)*s.tgtSize], s.target[j*s.tgtSize:(j+1)*s.tgtSize])
-	}
+	gatherRows(tb.Data, s.target, s.tgtSize, idx)
 	mse, s.dmse = nn.MSEInto(s.dmse, out, tb)
 	g, loss := s.dmse, mse
 	if s.last {
@@ -352,7 +336,7 @@ func (s *hierSegment) step(set *CachedSet, idx []int, inSize int) (loss, mse flo
 }
 
 // epoch trains segment s over one pass in the given sample order.
-func (s *hierSegment) epoch(ctx context.Context, set *CachedSet, order []int, batch, inSize int) error {
+func (s *hierSegment) epoch(ctx context.Context, set *CachedSet, order []int, batch int) error {
 	t0 := time.Now()
 	s.mseSum, s.batches = 0, 0
 	nn.SetTraining[float32](s.m, true)
@@ -360,7 +344,7 @@ func (s *hierSegment) epoch(ctx context.Context, set *CachedSet, order []int, ba
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("segment %s interrupted: %w", s.name(), err)
 		}
-		_, mse, err := s.step(set, order[b:min(b+batch, len(order))], inSize)
+		_, mse, err := s.step(set, order[b:min(b+batch, len(order))])
 		if err != nil {
 			return err
 		}
@@ -375,7 +359,7 @@ func (s *hierSegment) epoch(ctx context.Context, set *CachedSet, order []int, ba
 // single-threaded kernels.
 func (h *hierTrainer) trainEpoch(ctx context.Context, order []int) error {
 	return h.concurrently(func(s *hierSegment) error {
-		return s.epoch(ctx, h.set, order, h.cfg.Batch, h.inSize)
+		return s.epoch(ctx, h.set, order, h.cfg.Batch)
 	})
 }
 

@@ -103,7 +103,7 @@ func TestHierarchicalSegmentMSEDecreases(t *testing.T) {
 	for _, s := range h.segs {
 		prev := 0.0
 		for k := 0; k < 6; k++ {
-			_, mse, err := s.step(set, first(32), h.inSize)
+			_, mse, err := s.step(set, first(32))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -136,7 +136,7 @@ func TestHierarchicalSegmentsIndependent(t *testing.T) {
 		for i, o := range h.segs {
 			before[i] = snapshot(o.m)
 		}
-		if _, _, err := s.step(set, first(32), h.inSize); err != nil {
+		if _, _, err := s.step(set, first(32)); err != nil {
 			t.Fatal(err)
 		}
 		own := map[string]bool{}

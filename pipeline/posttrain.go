@@ -113,7 +113,7 @@ func PostTrain(ctx context.Context, cfg PostTrainConfig, set *CachedSet, test da
 	if cfg.CRec > 0 && target == nil {
 		return nil, fmt.Errorf("post-training %s: the loaded cache has no target for tap %s", cfg.Key(), cfg.Tap)
 	}
-	inSize, tgtSize := prod(set.Input), prod(shape)
+	tgtSize := prod(shape)
 	order := make([]int, set.N)
 	for i := range order {
 		order[i] = i
@@ -133,12 +133,8 @@ func PostTrain(ctx context.Context, cfg PostTrainConfig, set *CachedSet, test da
 				return nil, fmt.Errorf("post-training %s interrupted: %w", cfg.Key(), err)
 			}
 			n := min(cfg.Batch, set.N-b)
-			xb := &tensor.T[float32]{Shape: append([]int{n}, set.Input...), Data: x.Data[:n*inSize]}
-			for i := 0; i < n; i++ {
-				s := order[b+i]
-				copy(xb.Data[i*inSize:(i+1)*inSize], set.Inputs[s*inSize:(s+1)*inSize])
-				labels[i] = set.Labels[s]
-			}
+			idx := order[b : b+n]
+			xb := set.batch(idx, x.Data, labels)
 			// Decoupled mode on a model that can stop at the tap: run only the front and
 			// backpropagate the MSE alone (no forward or gradient through the frozen head).
 			var ce float64
@@ -154,11 +150,7 @@ func PostTrain(ctx context.Context, cfg PostTrainConfig, set *CachedSet, test da
 			}
 			tapGrads := map[string]*tensor.T[float32]{}
 			if cfg.CRec > 0 {
-				tb := &tensor.T[float32]{Shape: feat.Shape, Data: tgt.Data[:n*tgtSize]}
-				for i := 0; i < n; i++ {
-					s := order[b+i]
-					copy(tb.Data[i*tgtSize:(i+1)*tgtSize], target[s*tgtSize:(s+1)*tgtSize])
-				}
+				tb := &tensor.T[float32]{Shape: feat.Shape, Data: gatherRows(tgt.Data, target, tgtSize, idx)}
 				mse := nn.MSEValue(feat, tb)
 				wt := ema.update(ce, mse)
 				if cfg.Mode == "decoupled" {
