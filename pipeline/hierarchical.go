@@ -30,7 +30,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -452,11 +451,7 @@ func postTrainHierarchical(ctx context.Context, cfg PostTrainConfig, set *Cached
 			fmt.Fprintf(w, "%s epoch %d: test %.2f%% (%.1f s; %s)\n", cfg.Key(), epoch, 100*ev.Accuracy, secs, strings.Join(parts, ", "))
 		}
 	}
-	res.Best, res.Mean = math.Inf(-1), 0
-	for _, a := range res.TestAcc {
-		res.Best = max(res.Best, a)
-		res.Mean += a / float64(len(res.TestAcc))
-	}
+	res.Best, res.Mean = bestAndMean(res.TestAcc)
 	if last := h.segs[len(h.segs)-1]; last.steps > 0 {
 		res.MeanWeight = last.wSum / float64(last.steps)
 	}

@@ -186,13 +186,20 @@ func PostTrain(ctx context.Context, cfg PostTrainConfig, set *CachedSet, test da
 			fmt.Fprintf(w, "%s epoch %d: test %.2f%% (%.1f s)\n", cfg.Key(), epoch, 100*ev.Accuracy, secs)
 		}
 	}
-	res.Best, res.Mean = math.Inf(-1), 0
-	for _, a := range res.TestAcc {
-		res.Best = max(res.Best, a)
-		res.Mean += a / float64(len(res.TestAcc))
-	}
+	res.Best, res.Mean = bestAndMean(res.TestAcc)
 	if steps > 0 {
 		res.MeanWeight = wSum / float64(steps)
 	}
 	return res, nil
+}
+
+// bestAndMean returns the best and the mean of the per-epoch test accuracies (−Inf and 0
+// for no epochs).
+func bestAndMean(acc []float64) (best, mean float64) {
+	best = math.Inf(-1)
+	for _, a := range acc {
+		best = max(best, a)
+		mean += a / float64(len(acc))
+	}
+	return best, mean
 }
