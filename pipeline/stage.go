@@ -27,10 +27,9 @@ import (
 	"github.com/frpt/frpt/progress"
 	"github.com/frpt/frpt/report"
 	"github.com/frpt/frpt/reverse"
+	"github.com/frpt/frpt/stats"
 	"github.com/frpt/frpt/tensor"
 
-	"gonum.org/v1/gonum/stat"
-	"gonum.org/v1/gonum/stat/distuv"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -501,63 +500,6 @@ func probeBatch(m models.Model[float32], chain *reverse.Chain, x *tensor.T[float
 	return p
 }
 
-// PearsonTest returns Pearson's r of x and y with its two-sided p-value from the t
-// distribution with n − 2 degrees of freedom (scipy.stats.pearsonr). Fewer than 3 pairs
-// or a constant input give NaN; |r| = 1 gives p = 0.
-func PearsonTest(x, y []float64) (r, p float64) {
-	if len(x) != len(y) || len(x) < 3 {
-		return math.NaN(), math.NaN()
-	}
-	r = stat.Correlation(x, y, nil)
-	return r, corrPValue(r, len(x))
-}
-
-// SpearmanTest returns Spearman's ρ (Pearson's r of the ranks, ties sharing their mean
-// rank) with the two-sided p-value of scipy.stats.spearmanr (t approximation, n − 2
-// degrees of freedom).
-func SpearmanTest(x, y []float64) (rho, p float64) {
-	if len(x) != len(y) || len(x) < 3 {
-		return math.NaN(), math.NaN()
-	}
-	rho = stat.Correlation(Ranks(x), Ranks(y), nil)
-	return rho, corrPValue(rho, len(x))
-}
-
-// Ranks returns the 1-based ranks of x, tied values sharing their mean rank.
-func Ranks(x []float64) []float64 {
-	idx := make([]int, len(x))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return x[idx[a]] < x[idx[b]] })
-	out := make([]float64, len(x))
-	for i := 0; i < len(idx); {
-		j := i
-		for j+1 < len(idx) && x[idx[j+1]] == x[idx[i]] {
-			j++
-		}
-		for k := i; k <= j; k++ {
-			out[idx[k]] = float64(i+j)/2 + 1
-		}
-		i = j + 1
-	}
-	return out
-}
-
-// corrPValue is the two-sided p-value of a correlation r of n pairs:
-// t = r·√((n−2)/(1−r²)) against Student's t with n − 2 degrees of freedom.
-func corrPValue(r float64, n int) float64 {
-	if math.IsNaN(r) || n < 3 {
-		return math.NaN()
-	}
-	if math.Abs(r) >= 1 {
-		return 0
-	}
-	df := float64(n - 2)
-	t := r * math.Sqrt(df/(1-r*r))
-	return 2 * distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Survival(math.Abs(t))
-}
-
 // stageMetrics and stageAccuracies are the correlated variables.
 var (
 	stageMetrics    = []string{"relative_diff", "absolute_diff", "forward_norm"}
@@ -604,9 +546,9 @@ func stageCorrelations(stages []StageResult, taps []string, dropFirst int) []Sta
 					y = append(y, a)
 				}
 				c := StageCorrelation{Tap: tap, Metric: metric, Accuracy: acc, N: len(x), FirstEpoch: first}
-				r, p := PearsonTest(y, x)
+				r, p := stats.PearsonTest(y, x)
 				c.PearsonR, c.PearsonP = Num(r), Num(p)
-				r, p = SpearmanTest(y, x)
+				r, p = stats.SpearmanTest(y, x)
 				c.SpearmanRho, c.SpearmanP = Num(r), Num(p)
 				out = append(out, c)
 			}

@@ -98,26 +98,11 @@ func WilcoxonOneSided(d []float64) (w, p float64) {
 	if n == 0 {
 		return 0, math.NaN()
 	}
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
+	abs := make([]float64, n)
+	for i, v := range nz {
+		abs[i] = math.Abs(v)
 	}
-	sort.Slice(idx, func(i, j int) bool { return math.Abs(nz[idx[i]]) < math.Abs(nz[idx[j]]) })
-	ranks := make([]float64, n)
-	tieSum := 0.0
-	for i := 0; i < n; {
-		j := i
-		for j+1 < n && math.Abs(nz[idx[j+1]]) == math.Abs(nz[idx[i]]) {
-			j++
-		}
-		r := float64(i+j)/2 + 1
-		for k := i; k <= j; k++ {
-			ranks[idx[k]] = r
-		}
-		t := float64(j - i + 1)
-		tieSum += t*t*t - t
-		i = j + 1
-	}
+	ranks, tieSum := ranksTies(abs)
 	for i, v := range nz {
 		if v > 0 {
 			w += ranks[i]
