@@ -3,6 +3,7 @@ package reverse
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/frpt/frpt/nn"
 	"github.com/frpt/frpt/tensor"
@@ -53,12 +54,73 @@ func Composite[F tensor.Float](block nn.Module[F], x0, target *tensor.T[F], opt 
 			return z, res, nil
 		}
 		method = "vjp"
+		y = block.Forward(x0) // the solver's forward passes reused y's buffer
 	}
 	if method != "vjp" {
 		return nil, CompositeResult{}, fmt.Errorf("reverse.Composite: unknown method %q (want auto, linearized or vjp)", opt.CompositeMethod)
 	}
-	z, res := compositeVJP(block, x0, target, opt)
+	z, res := compositeVJPActive(block, x0, y, target, opt)
 	return z, res, nil
+}
+
+// compositeVJPActive runs the VJP solver on the samples whose forward output differs from
+// their target and returns the anchor for the others. In eval mode the samples of a
+// block are independent, and for a sample with Φ(x0)_b = ŷ_b the objective's gradient is
+// exactly zero, so Adam never moves it: leaving it out changes nothing except the cost.
+// (With the nearest embedding every correctly classified sample is such a case, so on a
+// trained model most of the batch is skipped.) Mean errors and gradient scales still
+// count the whole batch, so stopping, best-iterate choice and the guard are those of
+// the full-batch solve.
+func compositeVJPActive[F tensor.Float](block nn.Module[F], x0, y, target *tensor.T[F], opt Options) (*tensor.T[F], CompositeResult) {
+	B := x0.Shape[0]
+	m := samples(target.Numel(), B)
+	var active []int
+	for b := 0; b < B; b++ {
+		if !slices.Equal(y.Data[b*m:(b+1)*m], target.Data[b*m:(b+1)*m]) {
+			active = append(active, b)
+		}
+	}
+	if len(active) == B {
+		return compositeVJP(block, x0, target, B, opt)
+	}
+	// The skipped samples stay at x0: the final guard only checks that they are finite
+	// and bounded.
+	idle := make([]int, 0, B-len(active))
+	for b, a := 0, 0; b < B; b++ {
+		if a < len(active) && active[a] == b {
+			a++
+			continue
+		}
+		idle = append(idle, b)
+	}
+	x0i := gatherSamples(x0, idle)
+	idleOK := iterateReliable(x0i, x0i, opt)
+	if len(active) == 0 {
+		return x0.Clone(), CompositeResult{Method: "vjp", History: []float64{0}, Guarded: !idleOK}
+	}
+	za, res := compositeVJP(block, gatherSamples(x0, active), gatherSamples(target, active), B, opt)
+	if res.Guarded || !idleOK {
+		res.Guarded = true
+		return x0.Clone(), res
+	}
+	z := x0.Clone()
+	n := samples(x0.Numel(), B)
+	for i, b := range active {
+		copy(z.Data[b*n:(b+1)*n], za.Data[i*n:(i+1)*n])
+	}
+	return z, res
+}
+
+// gatherSamples returns the samples idx of a batch tensor, in that order.
+func gatherSamples[F tensor.Float](t *tensor.T[F], idx []int) *tensor.T[F] {
+	shape := slices.Clone(t.Shape)
+	shape[0] = len(idx)
+	out := tensor.New[F](shape...)
+	n := samples(t.Numel(), t.Shape[0])
+	for i, b := range idx {
+		copy(out.Data[i*n:(i+1)*n], t.Data[b*n:(b+1)*n])
+	}
+	return out
 }
 
 func allFinite(h []float64) bool {
@@ -92,13 +154,15 @@ func relErrors[F tensor.Float](block nn.Module[F], z, target *tensor.T[F]) ([]fl
 	return errs, y
 }
 
-func mean(v []float64) float64 {
+func sum(v []float64) float64 {
 	s := 0.0
 	for _, x := range v {
 		s += x
 	}
-	return s / float64(max(len(v), 1))
+	return s
 }
+
+func mean(v []float64) float64 { return sum(v) / float64(max(len(v), 1)) }
 
 func epsOf[F tensor.Float]() float64 {
 	var f F
@@ -136,8 +200,10 @@ func iterateReliable[F tensor.Float](z, x0 *tensor.T[F], opt Options) bool {
 // 0.9/0.999, eps 1e-8) on J(z) = mean_b (‖Φ(z)_b − ŷ_b‖/max(‖ŷ_b‖, ε))², gradients by one
 // backward pass; per sample the step is limited to CompositeMaxStep and the iterate
 // projected onto the ball ‖z_b − x0_b‖ ≤ MaxDevRatio·max(‖x0_b‖, FloorComposite·√n_b).
-// Returns the best iterate; if it fails §4.8.1 the whole batch gets the anchor.
-func compositeVJP[F tensor.Float](block nn.Module[F], x0, target *tensor.T[F], opt Options) (*tensor.T[F], CompositeResult) {
+// Returns the best iterate; if it fails §4.8.1 the whole batch gets the anchor. total is
+// the size of the batch the mean runs over (≥ B when samples with zero residual were left
+// out, see compositeVJPActive).
+func compositeVJP[F tensor.Float](block nn.Module[F], x0, target *tensor.T[F], total int, opt Options) (*tensor.T[F], CompositeResult) {
 	res := CompositeResult{Method: "vjp"}
 	B := x0.Shape[0]
 	n := samples(x0.Numel(), B)
@@ -170,7 +236,7 @@ func compositeVJP[F tensor.Float](block nn.Module[F], x0, target *tensor.T[F], o
 	dy := tensor.New[F](target.Shape...)
 	for it := 0; it <= opt.CompositeIter; it++ {
 		errs, y := relErrors(block, z, target)
-		e := mean(errs)
+		e := sum(errs) / float64(total)
 		res.History = append(res.History, e)
 		if e < bestErr {
 			bestErr = e
@@ -180,7 +246,7 @@ func compositeVJP[F tensor.Float](block nn.Module[F], x0, target *tensor.T[F], o
 			break
 		}
 		for b := 0; b < B; b++ {
-			c := 2 / (float64(B) * tn[b] * tn[b])
+			c := 2 / (float64(total) * tn[b] * tn[b])
 			for i := b * m; i < (b+1)*m; i++ {
 				dy.Data[i] = F(c * (float64(y.Data[i]) - float64(target.Data[i])))
 			}

@@ -2,6 +2,7 @@ package reverse
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/frpt/frpt/nn"
@@ -134,5 +135,53 @@ func TestCompositeGuardsHugeTargets(t *testing.T) {
 	}
 	if !z.AllFinite() || !iterateReliable(z, x0, opt) {
 		t.Fatal("result not finite/reliable")
+	}
+}
+
+// Samples whose forward output already equals the target are left out of the VJP solve;
+// the answer, history and guard must equal those of the full-batch solve, and the
+// skipped samples must come back as their anchors.
+func TestCompositeVJPSkipsSolvedSamples(t *testing.T) {
+	blk, x0, target := compositeProblem(14)
+	y := blk.Forward(x0)
+	const n = 6
+	copy(target.Data[1*n:2*n], y.Data[1*n:2*n]) // sample 1 is already solved
+	opt := DefaultOptions()
+	opt.CompositeMethod = "vjp"
+	opt.CompositeTol = 1e-12
+	want, wantRes := compositeVJP[float64](blk, x0, target, 3, opt)
+	got, res, err := Composite[float64](blk, x0, target, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Guarded != wantRes.Guarded || res.Accepted != wantRes.Accepted || len(res.History) != len(wantRes.History) {
+		t.Fatalf("result %+v, full-batch solve %+v", res, wantRes)
+	}
+	for i, h := range res.History {
+		if math.Abs(h-wantRes.History[i]) > 1e-12*max(1, wantRes.History[i]) {
+			t.Fatalf("history[%d] = %v, full-batch solve %v", i, h, wantRes.History[i])
+		}
+	}
+	for i, v := range got.Data {
+		if math.Abs(v-want.Data[i]) > 1e-12 {
+			t.Fatalf("z[%d] = %v, full-batch solve %v", i, v, want.Data[i])
+		}
+	}
+	for i := n; i < 2*n; i++ {
+		if got.Data[i] != x0.Data[i] {
+			t.Fatalf("solved sample moved: z[%d] = %v, anchor %v", i, got.Data[i], x0.Data[i])
+		}
+	}
+	if got.Data[0] == x0.Data[0] && got.Data[2*n] == x0.Data[2*n] {
+		t.Fatal("unsolved samples did not move")
+	}
+	// All samples solved: the anchors come back without iterations.
+	all := blk.Forward(x0).Clone()
+	z, res, err := Composite[float64](blk, x0, all, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted != 0 || len(res.History) != 1 || res.History[0] != 0 || !slices.Equal(z.Data, x0.Data) {
+		t.Fatalf("solved batch: %+v", res)
 	}
 }
