@@ -17,6 +17,9 @@ type GridConfig struct {
 	Seeds   []uint64
 	Workers int    // concurrent runs (each single-threaded); default 2
 	Results string // JSON-lines file the finished runs are appended to
+	// TestLimit evaluates on the first TestLimit test images only (0: the whole test
+	// split), for grids of slow models; every run of a results file must use the same.
+	TestLimit int
 }
 
 // ReadResults reads a results file; a missing file is an empty grid. A torn last line
@@ -54,7 +57,7 @@ func RunGrid(ctx context.Context, cfg GridConfig, w io.Writer) ([]RunResult, err
 	if len(todo) == 0 {
 		return done, nil
 	}
-	test, err := openSplit(cfg.Base.Dataset, "test", cfg.Base.DataDir, 0)
+	test, err := openSplit(cfg.Base.Dataset, "test", cfg.Base.DataDir, cfg.TestLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +65,8 @@ func RunGrid(ctx context.Context, cfg GridConfig, w io.Writer) ([]RunResult, err
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(w, "post-training grid: %d runs to do (%d already in %s), %d workers\n", len(todo), len(done), cfg.Results, max(cfg.Workers, 1))
+	fmt.Fprintf(w, "post-training grid: %d runs to do (%d already in %s), %d workers, %d training samples, %d test images\n",
+		len(todo), len(done), cfg.Results, max(cfg.Workers, 1), set.N, test.Len())
 	return runPool(ctx, cfg.Workers, cfg.Results, todo, done,
 		func(run PostTrainConfig) (*RunResult, error) { return PostTrain(ctx, run, set, test, nil) },
 		func(run PostTrainConfig, r *RunResult) string {

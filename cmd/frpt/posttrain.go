@@ -14,7 +14,7 @@ import (
 func newPostTrainCmd() *cobra.Command {
 	base := pipeline.DefaultPostTrain()
 	var cache, results, taps, crecs, seeds string
-	var workers int
+	var workers, testLimit int
 	cmd := &cobra.Command{
 		Use:   "posttrain",
 		Short: "Post-train at chosen taps over a grid of c_rec and seeds (FR-PT, spec §1.3/§6)",
@@ -58,7 +58,7 @@ only). Summarise with frpt report.`,
 			if sha != c.Manifest.WeightsSHA256 {
 				return fmt.Errorf("cache %s was reconstructed from other weights (%s) than --weights %s", cache, c.Manifest.Weights, base.Weights)
 			}
-			g := pipeline.GridConfig{Base: base, Cache: cache, Workers: workers, Results: results}
+			g := pipeline.GridConfig{Base: base, Cache: cache, Workers: workers, Results: results, TestLimit: testLimit}
 			if g.Results == "" {
 				g.Results = filepath.Join(filepath.Dir(filepath.Clean(cache)), base.Dataset+"-grid", "results.jsonl")
 			}
@@ -101,6 +101,7 @@ only). Summarise with frpt report.`,
 	f.Float64Var(&base.WD, "wd", base.WD, "AdamW weight decay")
 	f.StringVar(&base.Mode, "mode", base.Mode, "coupled (the paper), decoupled (MSE only for the front) or hierarchical (every segment between two taps trained on its own, concurrently)")
 	f.IntVar(&workers, "workers", 2, "concurrent runs")
+	f.IntVar(&testLimit, "test-limit", 0, "evaluate on the first N test images only (0: all; for slow models; keep it fixed within a results file)")
 	return cmd
 }
 
