@@ -60,6 +60,8 @@ type ResNet[F tensor.Float] struct {
 	Z       [5]*tensor.T[F]
 	BlockIn [4][]*tensor.T[F]
 	Z5, Out *tensor.T[F]
+
+	seg []layerOp[F] // layers run by the last ForwardSegment, for BackwardSegment
 }
 
 // NewResNet builds a ResNet with torchvision's initialisation.
@@ -117,19 +119,28 @@ func (m *ResNet[F]) Backward(dy *tensor.T[F]) *tensor.T[F] { return m.BackwardTa
 
 // BackwardTaps backpropagates dOut with the tap gradients added at z5…z0; it stops below
 // the lowest stage that has trainable parameters or a tap gradient.
+//
+// A nil dOut starts the pass at the highest tap gradient (after ForwardTo): the layers
+// above it are skipped.
 func (m *ResNet[F]) BackwardTaps(dOut *tensor.T[F], tg map[string]*tensor.T[F]) *tensor.T[F] {
-	g := m.FC.Backward(addGrad(dOut, tg["out"]))
-	g = addGrad(g, tg["z5"])
-	g = m.AvgPool.Backward(m.Flat.Backward(g))
+	g := addGrad(dOut, tg["out"])
+	if g != nil {
+		g = m.FC.Backward(g)
+	}
+	if g = addGrad(g, tg["z5"]); g != nil {
+		g = m.AvgPool.Backward(m.Flat.Backward(g))
+	}
 	for s := 3; s >= 0; s-- {
 		g = addGrad(g, tg["z"+strconv.Itoa(s+1)])
 		if !m.needBelow(s, tg) {
 			return nil
 		}
-		g = m.Stages[s].Backward(g)
+		if g != nil {
+			g = m.Stages[s].Backward(g)
+		}
 	}
 	g = addGrad(g, tg["z0"])
-	if !trainable(m.Conv1.Params()) && !trainable(m.BN1.Params()) {
+	if g == nil || (!trainable(m.Conv1.Params()) && !trainable(m.BN1.Params())) {
 		return nil
 	}
 	return m.Conv1.Backward(m.BN1.Backward(m.Relu.Backward(m.MaxPool.Backward(g))))

@@ -149,8 +149,39 @@ type SimpleViT[F tensor.Float] struct {
 	Z      []*tensor.T[F] // z0 … z_depth of the last Forward (block i's input is Z[i-1])
 	CLS    *tensor.T[F]
 	Out    *tensor.T[F]
-	dTok   *tensor.T[F]
+
+	cls clsToken[F]
+	seg []layerOp[F] // layers run by the last ForwardSegment, for BackwardSegment
 }
+
+// clsToken selects the class token (position 0) of [N, L, D] tokens as [N, D]; its
+// backward scatters the gradient back into zero token gradients.
+type clsToken[F tensor.Float] struct {
+	l       int
+	out, dx *tensor.T[F]
+}
+
+func (c *clsToken[F]) Forward(h *tensor.T[F]) *tensor.T[F] {
+	n, l, d := h.Shape[0], h.Shape[1], h.Shape[2]
+	c.l = l
+	c.out = tensor.Ensure(c.out, n, d)
+	for i := 0; i < n; i++ {
+		copy(c.out.Data[i*d:(i+1)*d], h.Data[i*l*d:i*l*d+d])
+	}
+	return c.out
+}
+
+func (c *clsToken[F]) Backward(g *tensor.T[F]) *tensor.T[F] {
+	n, d := g.Shape[0], g.Shape[1]
+	c.dx = tensor.Ensure(c.dx, n, c.l, d)
+	c.dx.Zero()
+	for i := 0; i < n; i++ {
+		copy(c.dx.Data[i*c.l*d:i*c.l*d+d], g.Data[i*d:(i+1)*d])
+	}
+	return c.dx
+}
+
+func (c *clsToken[F]) Params() []nn.Named[F] { return nil }
 
 // NewSimpleViT builds a SimpleViT (patch projection Xavier with zero bias, CLS/pos
 // N(0, 0.02²), Linear weights Xavier with zero bias).
@@ -179,11 +210,7 @@ func (m *SimpleViT[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 		h = b.Forward(h)
 		m.Z = append(m.Z, h)
 	}
-	n, l, d := h.Shape[0], h.Shape[1], h.Shape[2]
-	m.CLS = tensor.Ensure(m.CLS, n, d)
-	for i := 0; i < n; i++ {
-		copy(m.CLS.Data[i*d:(i+1)*d], h.Data[i*l*d:i*l*d+d])
-	}
+	m.CLS = m.cls.Forward(h)
 	m.Out = m.Head.Forward(m.CLS)
 	return m.Out
 }
@@ -192,28 +219,28 @@ func (m *SimpleViT[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 func (m *SimpleViT[F]) Backward(dy *tensor.T[F]) *tensor.T[F] { return m.BackwardTaps(dy, nil) }
 
 // BackwardTaps backpropagates with tap gradients added; it stops below the lowest block
-// with trainable parameters or a pending tap gradient.
+// with trainable parameters or a pending tap gradient. A nil dOut starts the pass at the
+// highest tap gradient (after ForwardTo).
 func (m *SimpleViT[F]) BackwardTaps(dOut *tensor.T[F], tg map[string]*tensor.T[F]) *tensor.T[F] {
 	depth := len(m.Blocks)
-	dcls := m.Head.Backward(addGrad(dOut, tg["out"]))
-	dcls = addGrad(dcls, tg["z"+strconv.Itoa(depth+1)])
-	last := m.Z[depth]
-	n, l, d := last.Shape[0], last.Shape[1], last.Shape[2]
-	m.dTok = tensor.Ensure(m.dTok, n, l, d)
-	m.dTok.Zero()
-	for i := 0; i < n; i++ {
-		copy(m.dTok.Data[i*l*d:i*l*d+d], dcls.Data[i*d:(i+1)*d])
+	g := addGrad(dOut, tg["out"])
+	if g != nil {
+		g = m.Head.Backward(g)
 	}
-	g := m.dTok
+	if g = addGrad(g, tg["z"+strconv.Itoa(depth+1)]); g != nil {
+		g = m.cls.Backward(g)
+	}
 	for i := depth; i >= 1; i-- {
 		g = addGrad(g, tg["z"+strconv.Itoa(i)])
 		if !m.needBelow(i, tg) {
 			return nil
 		}
-		g = m.Blocks[i-1].Backward(g)
+		if g != nil {
+			g = m.Blocks[i-1].Backward(g)
+		}
 	}
 	g = addGrad(g, tg["z0"])
-	if !trainable(m.Embed.Params()) {
+	if g == nil || !trainable(m.Embed.Params()) {
 		return nil
 	}
 	return m.Embed.Backward(g)
