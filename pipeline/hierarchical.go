@@ -1,8 +1,10 @@
 package pipeline
 
 // Hierarchical post-training (beyond the paper, whose §1.4 trains at one tap per run):
-// the model is cut at every tap into segments in→z1, z1→z2, …, z_K→out, and each segment
-// is trained on its own, concurrently with the others, on its own (input, target) pairs:
+// the model is cut at every tap into segments (SimpleCNN in→z1, z1→z2, …, z_K→out;
+// ResNet in→z0, one per stage, z4→z5, z5→out; SimpleViT in→z0, one per block, the class
+// token, the head; segments without parameters are only run), and each segment is
+// trained on its own, concurrently with the others, on its own (input, target) pairs:
 //
 //   - input: the feature at the segment's start tap computed by the frozen *pretrained*
 //     front (the cached input image for the first segment). Each segment keeps its own
@@ -102,7 +104,7 @@ func segmentedModel(cfg PostTrainConfig, weights []nn.Named[float32]) (models.Se
 	}
 	sm, ok := m.(models.Segmented[float32])
 	if !ok {
-		return nil, fmt.Errorf("hierarchical mode needs a model that can be cut at its taps (the SimpleCNN family); %s cannot", cfg.Model)
+		return nil, fmt.Errorf("hierarchical mode needs a model that can be cut at its taps (SimpleCNN, ResNet, SimpleViT); %s cannot", cfg.Model)
 	}
 	if weights != nil {
 		if err := copyParams(sm.Params(), weights); err != nil {

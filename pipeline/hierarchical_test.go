@@ -309,7 +309,7 @@ func TestHierarchicalErrors(t *testing.T) {
 		want string
 	}{
 		{"tap", func(c *PostTrainConfig, _ *CachedSet) { c.Tap = "z1" }, `want tap "all"`},
-		{"model", func(c *PostTrainConfig, _ *CachedSet) { c.Model = "resnet18" }, "SimpleCNN family"},
+		{"model", func(c *PostTrainConfig, _ *CachedSet) { c.Model = "no-such-model" }, "no-such-model"},
 		{"target", func(_ *PostTrainConfig, s *CachedSet) { delete(s.Targets, "z2") }, "no target for tap z2"},
 		{"mode", func(c *PostTrainConfig, _ *CachedSet) { c.Mode = "layerwise" }, "coupled, decoupled or hierarchical"},
 	} {
