@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"image/color"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -24,9 +23,6 @@ import (
 
 	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
 )
 
 // The output-embedding ablation (spec §3.4, results §7, the original's ablation_all):
@@ -562,16 +558,17 @@ func writeAblationFiles(cfg AblationConfig, s *AblationSummary) error {
 	for _, c := range s.Cells {
 		rows = append(rows, []string{c.Embedding, strconv.FormatFloat(c.Alpha, 'g', -1, 64), c.Metric, strconv.Itoa(c.N), g(c.Mean), g(c.SD), g(c.CILow), g(c.CIHigh)})
 	}
-	if err := writeCSV(filepath.Join(dir, "ablation-summary.csv"), rows); err != nil {
+	if err := report.WriteCSV(filepath.Join(dir, "ablation-summary.csv"), rows); err != nil {
 		return err
 	}
 	if err := WriteJSON(filepath.Join(dir, "ablation-summary.json"), s); err != nil {
 		return err
 	}
-	if err := WriteFileAtomic(filepath.Join(dir, "ablation.md"), []byte(ablationMarkdown(cfg, s))); err != nil {
+	rs := ablationReport(cfg, s)
+	if err := WriteFileAtomic(filepath.Join(dir, "ablation.md"), []byte(report.AblationMarkdown(rs))); err != nil {
 		return err
 	}
-	if err := ablationPlot(filepath.Join(dir, "ablation.png"), s); err != nil {
+	if err := report.AblationPlot(filepath.Join(dir, "ablation.png"), rs); err != nil {
 		return err
 	}
 	for _, f := range []string{"ablation-summary.csv", "ablation-summary.json", "ablation.md", "ablation.png"} {
@@ -580,158 +577,18 @@ func writeAblationFiles(cfg AblationConfig, s *AblationSummary) error {
 	return nil
 }
 
-// ablationGroups returns the embeddings (in run order) and the sorted α values of cells.
-func ablationGroups(cells []AblationCell) (embs []string, alphas []float64) {
-	for _, c := range cells {
-		if !slices.Contains(embs, c.Embedding) {
-			embs = append(embs, c.Embedding)
-		}
-		if !slices.Contains(alphas, c.Alpha) {
-			alphas = append(alphas, c.Alpha)
-		}
-	}
-	slices.Sort(alphas)
-	return embs, alphas
-}
-
-func ablationMarkdown(cfg AblationConfig, s *AblationSummary) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "# Output-embedding ablation: %s on %s\n\n", s.Model, s.Dataset)
+// ablationReport converts a summary for package report.
+func ablationReport(cfg AblationConfig, s *AblationSummary) report.Ablation {
 	var r0 AblationRun
 	if len(s.Runs) > 0 {
 		r0 = s.Runs[0].AblationRun
 	}
-	fmt.Fprintf(&b, "Spec §3.4 / results §7: from `%s` (test accuracy %s), the whole network trained for %d epochs with CE + α·MSE(logits, target), "+
-		"α fixed, AdamW lr %g, weight decay %g, batch %d, on one frozen pass over %d training images (augmented: %v). "+
-		"Targets: one-hot e_y; max-assign from the live logits of each step (o_y ← max, clamped to ±10); nearest from the pretrained logits. "+
-		"α = 0 (CE only) is listed as `%s`. Cells: mean ± 95 %% t-interval half-width over seeds (n), test accuracy in %%.\n\n",
-		s.Weights, fmtPct(float64(s.Pretrained)), r0.Epochs, r0.LR, r0.WD, r0.Batch, r0.Samples, r0.Augment, AblationNone)
-	embs, alphas := ablationGroups(s.Cells)
-	for _, m := range AblationMetrics {
-		var rows [][]string
-		for _, e := range embs {
-			row := []string{e}
-			found := false
-			for _, a := range alphas {
-				cell := "–"
-				for _, c := range s.Cells {
-					if c.Embedding == e && c.Alpha == a && c.Metric == m {
-						cell = fmt.Sprintf("%.2f", 100*float64(c.Mean))
-						if !math.IsNaN(float64(c.CIHigh)) {
-							cell += fmt.Sprintf(" ± %.2f", 100*(float64(c.CIHigh)-float64(c.Mean)))
-						}
-						cell += fmt.Sprintf(" (%d)", c.N)
-						found = true
-					}
-				}
-				row = append(row, cell)
-			}
-			if found {
-				rows = append(rows, row)
-			}
-		}
-		if len(rows) == 0 {
-			continue
-		}
-		header := []string{"embedding"}
-		for _, a := range alphas {
-			header = append(header, "α = "+strconv.FormatFloat(a, 'g', -1, 64))
-		}
-		fmt.Fprintf(&b, "## %s test accuracy\n\n%s\n", m, report.Table(header, rows))
+	r := report.Ablation{Model: s.Model, Dataset: s.Dataset, Weights: s.Weights, Pretrained: float64(s.Pretrained),
+		Epochs: r0.Epochs, Batch: r0.Batch, Samples: r0.Samples, LR: r0.LR, WD: r0.WD, Augment: r0.Augment,
+		Baseline: AblationNone, Metrics: AblationMetrics, Results: cfg.Results, Runs: len(s.Runs)}
+	for _, c := range s.Cells {
+		r.Cells = append(r.Cells, report.AblationCell{Embedding: c.Embedding, Alpha: c.Alpha, Metric: c.Metric, N: c.N,
+			Mean: float64(c.Mean), CIHigh: float64(c.CIHigh)})
 	}
-	fmt.Fprintf(&b, "Runs: %s (summary of %d runs).\n\n![ablation](ablation.png)\n", cfg.Results, len(s.Runs))
-	return b.String()
-}
-
-// ablationPlot draws one panel per metric: mean ± 95 % t-interval against α, one line per
-// embedding, the pretrained accuracy dashed (like the paper's ablation_*_testacc_ci).
-func ablationPlot(path string, s *AblationSummary) error {
-	embs, alphas := ablationGroups(s.Cells)
-	var panels []*plot.Plot
-	for _, m := range AblationMetrics {
-		p := plot.New()
-		p.Title.Text = m + " test accuracy"
-		p.X.Label.Text = "α"
-		p.Y.Label.Text = "accuracy (%)"
-		p.Add(plotter.NewGrid())
-		p.Legend.Top, p.Legend.Left = false, true
-		yLo, yHi := math.Inf(1), math.Inf(-1)
-		span := 1.0
-		if len(alphas) > 1 {
-			span = alphas[len(alphas)-1] - alphas[0]
-		}
-		has := false
-		for i, e := range embs {
-			var pts plotter.XYs
-			var errs plotter.YErrors
-			dodge := (float64(i) - float64(len(embs)-1)/2) * 0.012 * span // keep the bars apart
-			for _, c := range s.Cells {
-				if c.Embedding != e || c.Metric != m {
-					continue
-				}
-				pts = append(pts, plotter.XY{X: c.Alpha + dodge, Y: 100 * float64(c.Mean)})
-				hw := 0.0
-				if !math.IsNaN(float64(c.CIHigh)) {
-					hw = 100 * (float64(c.CIHigh) - float64(c.Mean))
-				}
-				errs = append(errs, struct{ Low, High float64 }{hw, hw})
-				yLo, yHi = min(yLo, 100*float64(c.Mean)-hw), max(yHi, 100*float64(c.Mean)+hw)
-			}
-			if len(pts) == 0 {
-				continue
-			}
-			has = true
-			col := plotPalette[i%len(plotPalette)]
-			xs, ys := make([]float64, len(pts)), make([]float64, len(pts))
-			for j := range pts {
-				xs[j], ys[j] = pts[j].X, pts[j].Y
-			}
-			if err := addLine(p, e, xs, ys, col, false); err != nil {
-				return fmt.Errorf("plot %s: %w", path, err)
-			}
-			eb, err := plotter.NewYErrorBars(struct {
-				plotter.XYs
-				plotter.YErrors
-			}{pts, errs})
-			if err != nil {
-				return fmt.Errorf("plot %s: %w", path, err)
-			}
-			eb.Color = col
-			p.Add(eb)
-		}
-		if !has {
-			continue
-		}
-		if pre := float64(s.Pretrained); !math.IsNaN(pre) && len(alphas) > 0 {
-			lo, hi := alphas[0]-0.05*span, alphas[len(alphas)-1]+0.05*span
-			l, err := plotter.NewLine(plotter.XYs{{X: lo, Y: 100 * pre}, {X: hi, Y: 100 * pre}})
-			if err != nil {
-				return fmt.Errorf("plot %s: %w", path, err)
-			}
-			l.Color = color.Gray{Y: 110}
-			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-			p.Add(l)
-			p.Legend.Add("pretrained", l)
-			yLo, yHi = min(yLo, 100*pre), max(yHi, 100*pre)
-		}
-		// Room below the data for the legend (bottom left).
-		h := max(yHi-yLo, 0.1)
-		p.Y.Min, p.Y.Max = yLo-(0.2+0.12*float64(len(embs)+1))*h, yHi+0.05*h
-		panels = append(panels, p)
-	}
-	if len(panels) == 0 {
-		return nil
-	}
-	cols := min(2, len(panels))
-	rows := (len(panels) + cols - 1) / cols
-	grid := make([][]*plot.Plot, rows)
-	for i := range grid {
-		grid[i] = make([]*plot.Plot, cols)
-		for j := range grid[i] {
-			if k := i*cols + j; k < len(panels) {
-				grid[i][j] = panels[k]
-			}
-		}
-	}
-	return writePanels(path, vg.Length(cols)*4.5*vg.Inch, vg.Length(rows)*3.5*vg.Inch, grid)
+	return r
 }

@@ -1,13 +1,10 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image/color"
 	"io"
 	"math"
 	"os"
@@ -19,7 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/frpt/frpt/atomicfile"
 	"github.com/frpt/frpt/checkpoint"
 	"github.com/frpt/frpt/data"
 	"github.com/frpt/frpt/models"
@@ -29,12 +25,6 @@ import (
 	"github.com/frpt/frpt/reverse"
 	"github.com/frpt/frpt/stats"
 	"github.com/frpt/frpt/tensor"
-
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 )
 
 // The training-stage study (spec §8, results §6): every epoch-NNN.safetensors snapshot of
@@ -432,7 +422,7 @@ func probeStage(ctx context.Context, cfg StageConfig, ck StageCheckpoint, ds dat
 	for i := len(res.Taps) - 1; i >= 0; i-- {
 		gaps = append(gaps, fmt.Sprintf("%s %.4g", res.Taps[i].Tap, res.Taps[i].RelativeDiff))
 	}
-	bar.Finish(fmt.Sprintf("test acc %s, relative gap %s", fmtPct(float64(res.TestAcc)), strings.Join(gaps, ", ")))
+	bar.Finish(fmt.Sprintf("test acc %s, relative gap %s", report.Pct(float64(res.TestAcc)), strings.Join(gaps, ", ")))
 	return &res, nil
 }
 
@@ -571,7 +561,7 @@ func writeStageFiles(dir string, s *StageSummary) error {
 				tap, g(t.RelativeDiff), g(t.AbsoluteDiff), g(t.ForwardNorm), t.Method, strconv.Itoa(t.Fallbacks)})
 		}
 	}
-	if err := writeCSV(filepath.Join(dir, "stages.csv"), rows); err != nil {
+	if err := report.WriteCSV(filepath.Join(dir, "stages.csv"), rows); err != nil {
 		return err
 	}
 	rows = [][]string{{"accuracy", "metric", "tap", "n", "first_epoch", "pearson_r", "pearson_p", "spearman_rho", "spearman_p"}}
@@ -579,16 +569,17 @@ func writeStageFiles(dir string, s *StageSummary) error {
 		rows = append(rows, []string{c.Accuracy, c.Metric, c.Tap, strconv.Itoa(c.N), strconv.Itoa(c.FirstEpoch),
 			g(float64(c.PearsonR)), g(float64(c.PearsonP)), g(float64(c.SpearmanRho)), g(float64(c.SpearmanP))})
 	}
-	if err := writeCSV(filepath.Join(dir, "correlations.csv"), rows); err != nil {
+	if err := report.WriteCSV(filepath.Join(dir, "correlations.csv"), rows); err != nil {
 		return err
 	}
 	if err := WriteJSON(filepath.Join(dir, "correlations.json"), s); err != nil {
 		return err
 	}
-	if err := stagePlot(filepath.Join(dir, "stage-study.png"), s); err != nil {
+	rs := stageReport(s)
+	if err := report.StagePlot(filepath.Join(dir, "stage-study.png"), rs); err != nil {
 		return err
 	}
-	if err := WriteFileAtomic(filepath.Join(dir, "report.md"), []byte(stageMarkdown(s))); err != nil {
+	if err := WriteFileAtomic(filepath.Join(dir, "report.md"), []byte(report.StageMarkdown(rs))); err != nil {
 		return err
 	}
 	s.Files = []string{"stages.jsonl", "stages.csv", "correlations.csv", "correlations.json", "stage-study.png", "report.md"}
@@ -598,199 +589,23 @@ func writeStageFiles(dir string, s *StageSummary) error {
 	return nil
 }
 
-func stageMarkdown(s *StageSummary) string {
-	var b strings.Builder
-	st := s.Stages
-	fmt.Fprintf(&b, "# Training-stage study: %s\n\n", s.Run)
-	fmt.Fprintf(&b, "%s on %s, %d checkpoints (epochs %d…%d). Probe set: the first %d training images, un-augmented. "+
-		"For every tap, f is the forward feature and r the label-conditioned reconstruction by the reverse chain of the same checkpoint "+
-		"(embedding %s, conv reverse %s); relative_diff = mean ‖f − r‖/‖f‖, absolute_diff = mean ‖f − r‖, forward_norm = mean ‖f‖ "+
-		"(spec §8, results §6).\n\n", s.Model, s.Dataset, len(st), st[0].Epoch, st[len(st)-1].Epoch, s.Samples, st[0].Embedding, st[0].ConvMethod)
-	b.WriteString("## Stages\n\n")
-	header := []string{"epoch", "test acc", "train acc (epoch)", "probe acc"}
-	for _, tap := range s.Taps {
-		header = append(header, "rel. gap "+tap)
+// stageReport converts a study for package report.
+func stageReport(s *StageSummary) report.StageStudy {
+	r := report.StageStudy{Run: s.Run, Model: s.Model, Dataset: s.Dataset, Samples: s.Samples, DropFirst: s.DropFirst, Taps: s.Taps}
+	if len(s.Stages) > 0 {
+		r.Embedding, r.ConvMethod = s.Stages[0].Embedding, s.Stages[0].ConvMethod
 	}
-	var rows [][]string
-	for _, r := range st {
-		row := []string{strconv.Itoa(r.Epoch), fmtPct(float64(r.TestAcc)), fmtPct(float64(r.TrainAcc)), fmtPct(r.ProbeAcc)}
-		for _, tap := range s.Taps {
-			if t := r.tap(tap); t != nil {
-				row = append(row, fmt.Sprintf("%.4g", t.RelativeDiff))
-			} else {
-				row = append(row, "–")
-			}
-		}
-		rows = append(rows, row)
-	}
-	b.WriteString(report.Table(header, rows))
-	n := 0
-	for _, c := range s.Correlations {
-		n = max(n, c.N)
-	}
-	fmt.Fprintf(&b, "\n## Test accuracy against the gap over stages\n\nThe first %d stage(s) dropped (n = %d stages). Pearson r and Spearman ρ with two-sided p-values. "+
-		"The paper (results §6, ResNets) finds r ≈ −0.95…−0.999 at the deep taps (out … z3) and mixed signs at the shallow ones.\n\n", s.DropFirst, n)
-	cell := func(r, p Num) string {
-		if math.IsNaN(float64(r)) {
-			return "–"
-		}
-		return fmt.Sprintf("%+.3f (p %.2g)", float64(r), float64(p))
-	}
-	var crows [][]string
-	for _, tap := range s.Taps {
-		row := []string{tap}
-		for _, metric := range []string{"relative_diff", "absolute_diff"} {
-			for _, c := range s.Correlations {
-				if c.Tap == tap && c.Metric == metric && c.Accuracy == "test_acc" {
-					row = append(row, cell(c.PearsonR, c.PearsonP), cell(c.SpearmanRho, c.SpearmanP))
-				}
-			}
-		}
-		crows = append(crows, row)
-	}
-	b.WriteString(report.Table([]string{"tap", "relative: Pearson r", "relative: Spearman ρ", "absolute: Pearson r", "absolute: Spearman ρ"}, crows))
-	b.WriteString("\ncorrelations.csv also holds forward_norm and the probe-set accuracy.\n\n![relative gap and accuracy per epoch](stage-study.png)\n")
-	return b.String()
-}
-
-func fmtPct(x float64) string {
-	if math.IsNaN(x) {
-		return "–"
-	}
-	return report.Pct(x)
-}
-
-// plotPalette is a colour-blind-safe set (Okabe–Ito).
-var plotPalette = []color.Color{
-	color.RGBA{0, 114, 178, 255}, color.RGBA{213, 94, 0, 255}, color.RGBA{0, 158, 115, 255},
-	color.RGBA{204, 121, 167, 255}, color.RGBA{230, 159, 0, 255}, color.RGBA{86, 180, 233, 255},
-	color.RGBA{0, 0, 0, 255}, color.RGBA{240, 228, 66, 255},
-}
-
-// addLine adds a line with point markers and a legend entry to p.
-func addLine(p *plot.Plot, name string, xs, ys []float64, c color.Color, dashed bool) error {
-	pts := make(plotter.XYs, 0, len(xs))
-	for i := range xs {
-		if !math.IsNaN(ys[i]) && !math.IsInf(ys[i], 0) {
-			pts = append(pts, plotter.XY{X: xs[i], Y: ys[i]})
-		}
-	}
-	if len(pts) == 0 {
-		return nil
-	}
-	l, sc, err := plotter.NewLinePoints(pts)
-	if err != nil {
-		return err
-	}
-	l.Color, sc.Color = c, c
-	if dashed {
-		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-	}
-	sc.Shape = draw.CircleGlyph{}
-	sc.Radius = vg.Points(2)
-	p.Add(l, sc)
-	p.Legend.Add(name, l, sc)
-	return nil
-}
-
-// writePanels draws a grid of plots into one PNG written atomically to path.
-func writePanels(path string, width, height vg.Length, panels [][]*plot.Plot) error {
-	img := vgimg.New(width, height)
-	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: len(panels), Cols: len(panels[0]), PadX: vg.Points(12), PadY: vg.Points(12),
-		PadTop: vg.Points(6), PadBottom: vg.Points(6), PadLeft: vg.Points(6), PadRight: vg.Points(6)}
-	canvases := plot.Align(panels, tiles, dc)
-	for i, row := range panels {
-		for j, p := range row {
-			if p != nil {
-				p.Draw(canvases[i][j])
-			}
-		}
-	}
-	return atomicfile.Write(path, func(w io.Writer) error {
-		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
-		return err
-	})
-}
-
-// stagePlot: relative gap per tap (top, log scale when every gap is positive) and the
-// accuracies (bottom) against the epoch.
-func stagePlot(path string, s *StageSummary) error {
-	top := plot.New()
-	top.Title.Text = fmt.Sprintf("%s on %s: forward vs reconstructed features", s.Model, s.Dataset)
-	top.Y.Label.Text = "mean ‖f − r‖ / ‖f‖"
-	top.X.Label.Text = "epoch"
-	top.Add(plotter.NewGrid())
-	top.Legend.Top, top.Legend.Left = false, true
-	top.X.Tick.Marker = integerTicks{}
-	positive := true
-	epochs := make([]float64, len(s.Stages))
-	for i, st := range s.Stages {
-		epochs[i] = float64(st.Epoch)
+	for _, st := range s.Stages {
+		gaps := make(map[string]float64, len(st.Taps))
 		for _, t := range st.Taps {
-			positive = positive && t.RelativeDiff > 0
+			gaps[t.Tap] = t.RelativeDiff
 		}
+		r.Stages = append(r.Stages, report.Stage{Epoch: st.Epoch, TestAcc: float64(st.TestAcc), TrainAcc: float64(st.TrainAcc),
+			ProbeAcc: st.ProbeAcc, RelativeGap: gaps})
 	}
-	if positive {
-		top.Y.Scale = plot.LogScale{}
-		top.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	for _, c := range s.Correlations {
+		r.Correlations = append(r.Correlations, report.StageCorrelation{Tap: c.Tap, Metric: c.Metric, Accuracy: c.Accuracy, N: c.N,
+			PearsonR: float64(c.PearsonR), PearsonP: float64(c.PearsonP), SpearmanRho: float64(c.SpearmanRho), SpearmanP: float64(c.SpearmanP)})
 	}
-	for k, tap := range s.Taps {
-		ys := make([]float64, len(s.Stages))
-		for i := range s.Stages {
-			ys[i] = math.NaN()
-			if t := s.Stages[i].tap(tap); t != nil {
-				ys[i] = t.RelativeDiff
-			}
-		}
-		if err := addLine(top, tap, epochs, ys, plotPalette[k%len(plotPalette)], false); err != nil {
-			return fmt.Errorf("plot %s: %w", path, err)
-		}
-	}
-	bot := plot.New()
-	bot.Y.Label.Text = "accuracy (%)"
-	bot.X.Label.Text = "epoch"
-	bot.Add(plotter.NewGrid())
-	bot.Legend.Top, bot.Legend.Left = false, false
-	bot.X.Tick.Marker = integerTicks{}
-	test, probe := make([]float64, len(s.Stages)), make([]float64, len(s.Stages))
-	for i, st := range s.Stages {
-		test[i], probe[i] = 100*float64(st.TestAcc), 100*st.ProbeAcc
-	}
-	if err := addLine(bot, "test", epochs, test, plotPalette[6], false); err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	if err := addLine(bot, "probe (train)", epochs, probe, plotPalette[4], true); err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	return writePanels(path, 7*vg.Inch, 7*vg.Inch, [][]*plot.Plot{{top}, {bot}})
-}
-
-// integerTicks labels an axis of whole numbers (epochs) at a step of 1, 2 or 5 × 10^k
-// giving at most 10 labels.
-type integerTicks struct{}
-
-// Ticks implements plot.Ticker.
-func (integerTicks) Ticks(lo, hi float64) []plot.Tick {
-	step := 1.0
-	for _, m := range []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000} {
-		if step = m; (hi-lo)/m <= 10 {
-			break
-		}
-	}
-	var out []plot.Tick
-	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
-		out = append(out, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
-	}
-	return out
-}
-
-// writeCSV writes rows as CSV atomically.
-func writeCSV(path string, rows [][]string) error {
-	var buf bytes.Buffer
-	cw := csv.NewWriter(&buf)
-	if err := cw.WriteAll(rows); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return WriteFileAtomic(path, buf.Bytes())
+	return r
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/frpt/frpt/atomicfile"
-	"image/color"
 	"io"
 	"math"
 	"os"
@@ -928,56 +927,13 @@ func deltaPlot(path string, e Experiment, s *GridSummary) (bool, error) {
 
 // curvePlot is LinePlot with room above the lines for the legend.
 func curvePlot(path, title string, series []Series) error {
-	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = "epoch"
-	p.Y.Label.Text = "test accuracy (%)"
-	p.Add(plotter.NewGrid())
-	p.Legend.Top = true
-	for i, sr := range series {
-		pts := make(plotter.XYs, len(sr.X))
-		for j := range sr.X {
-			pts[j].X, pts[j].Y = sr.X[j], sr.Y[j]
-		}
-		l, sc, err := plotter.NewLinePoints(pts)
-		if err != nil {
-			return fmt.Errorf("plot %s: %w", path, err)
-		}
-		l.Color, sc.Color = paletteColor(i), paletteColor(i)
-		sc.Shape = draw.CircleGlyph{}
-		sc.Radius = vg.Points(1.5)
-		p.Add(l, sc)
-		p.Legend.Add(sr.Name, l)
+	p, err := linePlot(path, title, "epoch", "test accuracy (%)", series)
+	if err != nil {
+		return err
 	}
 	headroom(p, len(series))
 	return savePNG(p, path, 6*vg.Inch, 4*vg.Inch)
 }
-
-// headroom raises the top of the Y axis so that a legend of n entries at the top of the
-// plot does not cover the data.
-func headroom(p *plot.Plot, n int) {
-	lo, hi := p.Y.Min, p.Y.Max
-	if !(hi > lo) {
-		return
-	}
-	frac := min(0.07*float64(n)+0.05, 0.6) // share of the height the legend needs
-	p.Y.Max = hi + (hi-lo)*frac/(1-frac)
-}
-
-// savePNG renders p and writes it atomically.
-func savePNG(p *plot.Plot, path string, w, h vg.Length) error {
-	wt, err := p.WriterTo(w, h, "png")
-	if err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	var buf bytes.Buffer
-	if _, err := wt.WriteTo(&buf); err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	return writeFileAtomic(path, buf.Bytes())
-}
-
-func paletteColor(i int) color.Color { return palette[i%len(palette)] }
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
@@ -993,37 +949,31 @@ func seedList(seeds []uint64) string {
 }
 
 func (s *GridSummary) summaryCSV() ([]byte, error) {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	w.Write([]string{"model", "dataset", "mode", "tap", "metric", "c_rec", "n", "mean_pct", "std_pct", "min_pct", "max_pct", "seeds"})
+	rows := [][]string{{"model", "dataset", "mode", "tap", "metric", "c_rec", "n", "mean_pct", "std_pct", "min_pct", "max_pct", "seeds"}}
 	for _, c := range s.Cells {
-		w.Write([]string{c.Model, c.Dataset, c.Mode, c.Tap, c.Metric, num(c.CRec), strconv.Itoa(c.N),
+		rows = append(rows, []string{c.Model, c.Dataset, c.Mode, c.Tap, c.Metric, num(c.CRec), strconv.Itoa(c.N),
 			num(c.Mean), num(c.Std), num(c.Min), num(c.Max), seedList(c.Seeds)})
 	}
-	w.Flush()
-	return buf.Bytes(), w.Error()
+	return csvBytes(rows)
 }
 
 func (s *GridSummary) pairedCSV() ([]byte, error) {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	w.Write([]string{"model", "dataset", "mode", "tap", "metric", "best_c_rec", "baseline_c_rec", "baseline_best",
+	rows := [][]string{{"model", "dataset", "mode", "tap", "metric", "best_c_rec", "baseline_c_rec", "baseline_best",
 		"n_pairs", "best_mean_pct", "baseline_mean_pct", "delta_pp", "sd_delta_pp", "t", "p_t", "wilcoxon_w", "p_wilcoxon",
 		"cohen_dz", "ci_low_pp", "ci_high_pp", "ci_level", "bootstrap_resamples", "bootstrap_seed", "p_permutation",
-		"paired_seeds", "unpaired_seeds", "baseline_from", "reference", "reference_source"})
+		"paired_seeds", "unpaired_seeds", "baseline_from", "reference", "reference_source"}}
 	for _, c := range s.Comparisons {
 		var rv, rs []string
 		for _, r := range c.References {
 			rv, rs = append(rv, r.Value), append(rs, r.Source)
 		}
-		w.Write([]string{c.Model, c.Dataset, c.Mode, c.Tap, c.Metric, num(c.BestCRec), "0", strconv.FormatBool(c.BaselineBest),
+		rows = append(rows, []string{c.Model, c.Dataset, c.Mode, c.Tap, c.Metric, num(c.BestCRec), "0", strconv.FormatBool(c.BaselineBest),
 			strconv.Itoa(c.N), num(c.BestMean), num(c.BaselineMean), num(c.MeanDiff), num(c.SDDiff), num(c.T), num(c.PT),
 			num(c.W), num(c.PW), num(c.CohenDz), num(c.CILow), num(c.CIHigh), num(c.Level), strconv.Itoa(c.Bootstrap),
 			strconv.FormatUint(c.BootSeed, 10), num(c.PPermute), seedList(c.Seeds), seedList(c.Unpaired), c.BaselineFrom,
 			strings.Join(rv, "; "), strings.Join(rs, "; ")})
 	}
-	w.Flush()
-	return buf.Bytes(), w.Error()
+	return csvBytes(rows)
 }
 
 // jnum is a float that marshals NaN and ±Inf as JSON null.

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,18 +22,7 @@ func TestLinePlotWritesPNG(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b := img.Bounds(); b.Dx() < 300 || b.Dy() < 200 {
-		t.Fatalf("image too small: %v", b)
-	}
+	decodePNG(t, path, 300, 200)
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		if strings.Contains(e.Name(), "tmp") {
