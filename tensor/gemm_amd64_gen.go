@@ -15,36 +15,42 @@ var out bytes.Buffer
 
 func p(format string, args ...any) { fmt.Fprintf(&out, format+"\n", args...) }
 
-// kernel emits one micro-kernel computing an mr×(nv·lanes) tile:
+// isa is a vector instruction set a micro-kernel is emitted for.
+type isa struct {
+	name  string // suffix of the kernel's name: sgemmKernel<name>
+	reg   string // register prefix
+	lanes int    // float32 lanes of a register
+	regs  int    // vector registers
+	xor   string // instruction that zeroes a register (xor with itself)
+}
+
+var (
+	avx512 = isa{name: "AVX512", reg: "Z", lanes: 16, regs: 32, xor: "VPXORD"}
+	avx2   = isa{name: "AVX2", reg: "Y", lanes: 8, regs: 16, xor: "VPXOR"}
+)
+
+// r names vector register i.
+func (v isa) r(i int) string { return fmt.Sprintf("%s%d", v.reg, i) }
+
+// kernel emits sgemmKernel<isa.name>, one micro-kernel computing an mr×(nv·lanes) tile:
 //
 //	acc = Σ_p a[p·mr+r] · b[p·nr+j]    (a, b packed panels, k steps)
 //	c   = acc              if beta == 0 (C is not read)
 //	c   = acc + beta·c     otherwise
 //
-// reg is "Z" (AVX-512, 16 lanes, 32 registers) or "Y" (AVX2, 8 lanes, 16 registers).
 // Accumulators take registers 0 .. mr·nv-1, the B vectors the next nv, and the two A
 // broadcasts alternate between the last two registers.
-func kernel(name, reg string, mr, nv, unroll int) {
-	lanes := 16
-	if reg == "Y" {
-		lanes = 8
-	}
+func kernel(is isa, mr, nv, unroll int) {
+	name := "sgemmKernel" + is.name
+	lanes := is.lanes
 	nr := nv * lanes
 	nacc := mr * nv
-	breg := func(v int) string { return fmt.Sprintf("%s%d", reg, nacc+v) }
-	acc := func(r, v int) string { return fmt.Sprintf("%s%d", reg, r*nv+v) }
-	last := 31
-	if reg == "Y" {
-		last = 15
-	}
-	if nacc+nv+2 > last+1 {
+	breg := func(v int) string { return is.r(nacc + v) }
+	acc := func(r, v int) string { return is.r(r*nv + v) }
+	if nacc+nv+2 > is.regs {
 		panic("too many registers")
 	}
-	bc := func(r int) string { return fmt.Sprintf("%s%d", reg, last-r%2) }
-	xorOp := "VPXORD"
-	if reg == "Y" {
-		xorOp = "VPXOR"
-	}
+	bc := func(r int) string { return is.r(is.regs - 1 - r%2) }
 
 	p("// func %s(k int, a, b, c *float32, ldc int, beta float32)", name)
 	p("TEXT ·%s(SB), NOSPLIT, $0-44", name)
@@ -65,7 +71,7 @@ func kernel(name, reg string, mr, nv, unroll int) {
 		}
 	}
 	for i := 0; i < nacc; i++ {
-		p("\t%s %s%d, %s%d, %s%d", xorOp, reg, i, reg, i, reg, i)
+		p("\t%s %s, %s, %s", is.xor, is.r(i), is.r(i), is.r(i))
 	}
 	step := func(u int) {
 		for v := 0; v < nv; v++ {
@@ -136,8 +142,8 @@ func main() {
 	p("")
 	p("#include \"textflag.h\"")
 	p("")
-	kernel("sgemmKernelAVX512", "Z", 14, 2, 4)
-	kernel("sgemmKernelAVX2", "Y", 6, 2, 4)
+	kernel(avx512, 14, 2, 4)
+	kernel(avx2, 6, 2, 4)
 	out.WriteString(packAVX512)
 	transpose16()
 	if err := os.WriteFile("gemm_amd64.s", out.Bytes(), 0o644); err != nil {
