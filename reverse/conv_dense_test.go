@@ -121,11 +121,11 @@ func TestConvDenseMatrixMatchesForward(t *testing.T) {
 			c := cvLayer(rng, cc)
 			cm := c.denseMatrix(cc.h, cc.h)
 			A := cvBruteMatrix(c, cc.h, cc.h)
-			if d := mat.Norm(mat.NewDense(cm.m, cm.n, cm.a), 2); math.Abs(d-mat.Norm(A, 2)) > 1e-12*d {
+			if d := mat.Norm(mat.NewDense(cm.m, cm.n, cm.dense()), 2); math.Abs(d-mat.Norm(A, 2)) > 1e-12*d {
 				t.Fatalf("norms differ: %g vs %g", d, mat.Norm(A, 2))
 			}
 			var diff mat.Dense
-			diff.Sub(mat.NewDense(cm.m, cm.n, cm.a), A)
+			diff.Sub(mat.NewDense(cm.m, cm.n, cm.dense()), A)
 			if e := mat.Norm(&diff, math.Inf(1)); e != 0 {
 				t.Fatalf("dense matrix differs from brute force by %g", e)
 			}
@@ -310,13 +310,67 @@ func cvMaxAbs(x []float64) float64 {
 
 // Oversized problems fail before allocating, with an error wrapping ErrDenseTooLarge.
 func TestConvDenseMemoryLimit(t *testing.T) {
-	c := cvLayer(rand.New(rand.NewPCG(7, 1)), convCase{2, 4, 5, 1, 0, 256})
-	bytes, flops := c.DenseCost(2, 256, 256)
-	if bytes < 100<<30 || flops < 1e15 {
+	c := cvLayer(rand.New(rand.NewPCG(7, 1)), convCase{2, 4, 5, 1, 0, 1024})
+	bytes, flops := c.DenseCost(2, 1024, 1024)
+	if bytes < 100<<30 || flops < 1e14 {
 		t.Fatalf("cost estimate %d bytes, %g flops is too small", bytes, flops)
 	}
-	_, _, err := c.Reverse(make([]float64, 2*2*256*256), 2, 256, 256, make([]float64, 2*4*252*252), denseOpts())
+	_, _, err := c.Reverse(make([]float64, 2*2*1024*1024), 2, 1024, 1024, make([]float64, 2*4*1020*1020), denseOpts())
 	if !errors.Is(err, ErrDenseTooLarge) {
 		t.Fatalf("want ErrDenseTooLarge, got %v", err)
+	}
+}
+
+// The band Cholesky factorisation solves the Gram systems like a dense Cholesky solve,
+// in the permuted order, for shrink and expand geometries with strides and padding.
+func TestConvDenseBandMatchesDense(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 1))
+	for _, cc := range []convCase{{2, 4, 5, 1, 0, 12}, {3, 1, 5, 1, 1, 10}, {2, 3, 3, 2, 1, 9}} {
+		t.Run(cc.String(), func(t *testing.T) {
+			c := cvLayer(rng, cc)
+			cm := c.denseMatrix(cc.h, cc.h)
+			const alpha = 1e-3
+			g := cm.bandGram(alpha)
+			perm, dense := cm.permIn, cm.gramCols(alpha)
+			if cm.n >= cm.m {
+				perm, dense = cm.permOut, cm.gramRows(alpha)
+			}
+			if !g.factorize() {
+				t.Fatal("band Cholesky failed")
+			}
+			var ch mat.Cholesky
+			if !ch.Factorize(dense) {
+				t.Fatal("dense Cholesky failed")
+			}
+			rhs := randSlice(rng, len(perm), 1)
+			var want mat.VecDense
+			if err := ch.SolveVecTo(&want, mat.NewVecDense(len(rhs), append([]float64(nil), rhs...))); err != nil {
+				t.Fatal(err)
+			}
+			got := append([]float64(nil), rhs...)
+			g.solvePerm(got, make([]float64, len(got)), perm)
+			if e := cvRel(got, want.RawVector().Data); e > 1e-10 {
+				t.Fatalf("band solve differs from the dense solve by %.3g", e)
+			}
+		})
+	}
+}
+
+// BenchmarkConvReverseDense times a warm exact_matrix call on the bench problem (16²,
+// expand and shrink).
+func BenchmarkConvReverseDense(b *testing.B) {
+	for _, cout := range []int{4, 1} {
+		b.Run(fmt.Sprintf("cout%d", cout), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(9, 1))
+			cc := convCase{2, cout, 5, 1, 0, 16}
+			c := cvLayer(rng, cc)
+			x0 := randSlice(rng, 2*2*16*16, 1)
+			target := randSlice(rng, 2*cout*12*12, 1)
+			for i := 0; i < b.N; i++ {
+				if _, _, err := c.Reverse(x0, 2, 16, 16, target, denseOpts()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
