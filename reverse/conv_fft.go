@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"gonum.org/v1/gonum/dsp/fourier"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/frpt/frpt/tensor"
@@ -41,12 +40,15 @@ type fftPlan struct {
 	a          []complex128 // nf × cout × cin
 	s          []complex128 // nf × cin × cout solve matrix
 	ok         []bool       // factorisation succeeded (else X = X₀)
+	allOK      bool         // every frequency's factorisation succeeded
 	normF      []float64    // ‖A_f‖_F
 	// Tikhonov fallback, real embedding A_E (2cout × 2cin) = U Σ Vᵀ.
 	u, v  [][]float64 // per f: 2cout×r and 2cin×r, row-major
 	sigma [][]float64
 	r     int
-	pool  sync.Pool // *fftWork
+
+	mu   sync.Mutex
+	free []*fftWork // idle scratch spaces, kept across garbage collections
 }
 
 func (c *Conv2D) fftPlan(hp, wp int) (*fftPlan, error) {
@@ -75,7 +77,7 @@ func (c *Conv2D) buildFFTPlan(hp, wp int) (*fftPlan, error) {
 		p.kind = fftExpand
 	}
 	// Kernel spectra: DFT of the flipped kernel, zero-padded to hp×wp.
-	ff := newFFT2(hp, wp)
+	ff := tensor.NewRealFFT2(hp, wp)
 	canvas := make([]float64, hp*wp)
 	spec := make([]complex128, p.nf)
 	p.a = make([]complex128, p.nf*c.Cout*c.Cin)
@@ -88,7 +90,7 @@ func (c *Conv2D) buildFFTPlan(hp, wp int) (*fftPlan, error) {
 					canvas[i*wp+j] = k[(c.KH-1-i)*c.KW+(c.KW-1-j)]
 				}
 			}
-			ff.forward(spec, canvas)
+			ff.Forward(spec, canvas)
 			for f := 0; f < p.nf; f++ {
 				p.a[(f*c.Cout+co)*c.Cin+ci] = spec[f]
 			}
@@ -108,6 +110,10 @@ func (c *Conv2D) buildFFTPlan(hp, wp int) (*fftPlan, error) {
 			}
 		}
 	})
+	p.allOK = true
+	for _, ok := range p.ok {
+		p.allOK = p.allOK && ok
+	}
 	return p, firstErr
 }
 
@@ -206,69 +212,9 @@ func eye(n int) *mat.Dense {
 	return d
 }
 
-// fft2 is a real 2-D FFT on an h×w grid (half spectrum h×(w/2+1), unnormalised forward,
-// normalised inverse). Not safe for concurrent use.
-type fft2 struct {
-	h, w, wf int
-	row      *fourier.FFT
-	col      *fourier.CmplxFFT
-	rowBuf   []complex128
-	colIn    []complex128
-	colOut   []complex128
-	real     []float64
-}
-
-func newFFT2(h, w int) *fft2 {
-	return &fft2{h: h, w: w, wf: w/2 + 1, row: fourier.NewFFT(w), col: fourier.NewCmplxFFT(h),
-		rowBuf: make([]complex128, w/2+1), colIn: make([]complex128, h), colOut: make([]complex128, h), real: make([]float64, w)}
-}
-
-// forward writes the half spectrum of x (h×w) to dst (h×wf, row-major).
-func (t *fft2) forward(dst []complex128, x []float64) {
-	for i := 0; i < t.h; i++ {
-		t.row.Coefficients(dst[i*t.wf:(i+1)*t.wf], x[i*t.w:(i+1)*t.w])
-	}
-	for k := 0; k < t.wf; k++ {
-		for i := 0; i < t.h; i++ {
-			t.colIn[i] = dst[i*t.wf+k]
-		}
-		t.col.Coefficients(t.colOut, t.colIn)
-		for i := 0; i < t.h; i++ {
-			dst[i*t.wf+k] = t.colOut[i]
-		}
-	}
-}
-
-// inverse writes the real h×w signal of the half spectrum spec (which it overwrites) to
-// dst. Imaginary parts of self-conjugate bins are discarded, as by any inverse real FFT.
-func (t *fft2) inverse(dst []float64, spec []complex128) {
-	scale := 1 / float64(t.h*t.w)
-	for k := 0; k < t.wf; k++ {
-		for i := 0; i < t.h; i++ {
-			t.colIn[i] = spec[i*t.wf+k]
-		}
-		t.col.Sequence(t.colOut, t.colIn)
-		for i := 0; i < t.h; i++ {
-			spec[i*t.wf+k] = t.colOut[i]
-		}
-	}
-	for i := 0; i < t.h; i++ {
-		r := spec[i*t.wf : (i+1)*t.wf]
-		// Self-conjugate bins (DC and, for even w, Nyquist) must be real for the inverse.
-		r[0] = complex(real(r[0]), 0)
-		if t.w%2 == 0 {
-			r[t.wf-1] = complex(real(r[t.wf-1]), 0)
-		}
-		t.row.Sequence(t.real, r)
-		for j, v := range t.real {
-			dst[i*t.w+j] = v * scale
-		}
-	}
-}
-
 // fftWork is one worker's scratch space.
 type fftWork struct {
-	ff        *fft2
+	ff        *tensor.RealFFT2
 	grid      []float64
 	x0, b, xs []complex128 // per channel spectra: cin×nf, cout×nf, cin×nf
 	xv, x0v   []complex128 // one frequency: cin
@@ -312,40 +258,55 @@ func (c *Conv2D) reverseFFT(anchor []float64, n, h, w int, b []float64, opt Opti
 			c.fftSample(plan, wk, xa, bs, x[s*c.Cin*h*w:(s+1)*c.Cin*h*w], h, w, ho, wo, pad, boundary, opt)
 		}
 		fallbacks.Add(int64(wk.fallbacks))
-		plan.pool.Put(wk)
+		plan.release(wk)
 	})
 	d.Fallbacks = int(fallbacks.Load())
 	return x, d, nil
 }
 
-// work returns a worker's scratch space for this plan.
+// work returns a worker's scratch space for this plan; release gives it back.
 func (p *fftPlan) work() *fftWork {
-	if wk, ok := p.pool.Get().(*fftWork); ok {
+	p.mu.Lock()
+	if k := len(p.free); k > 0 {
+		wk := p.free[k-1]
+		p.free = p.free[:k-1]
+		p.mu.Unlock()
 		return wk
 	}
+	p.mu.Unlock()
 	cin, cout, nf := p.cin, p.cout, p.nf
-	return &fftWork{ff: newFFT2(p.hp, p.wp), grid: make([]float64, p.hp*p.wp),
+	return &fftWork{ff: tensor.NewRealFFT2(p.hp, p.wp), grid: make([]float64, p.hp*p.wp),
 		x0: make([]complex128, cin*nf), b: make([]complex128, cout*nf), xs: make([]complex128, cin*nf),
 		xv: make([]complex128, cin), x0v: make([]complex128, cin), bv: make([]complex128, cout), rv: make([]complex128, cout),
 		re: make([]float64, 2*max(cin, cout)), tmp: make([]float64, p.r)}
+}
+
+func (p *fftPlan) release(wk *fftWork) {
+	p.mu.Lock()
+	p.free = append(p.free, wk)
+	p.mu.Unlock()
 }
 
 // fftSample reverses one sample into out (cin×h×w).
 func (c *Conv2D) fftSample(p *fftPlan, wk *fftWork, xa, bs, out []float64, h, w, ho, wo, pad int, boundary bool, opt Options) {
 	hp, wp, nf := p.hp, p.wp, p.nf
 	cin, cout := c.Cin, c.Cout
-	// Anchor spectra (zero-padded by pad unless boundary mode works on the raw grid).
+	// Anchor spectra (zero-padded by pad unless boundary mode works on the raw grid). The
+	// square and expand solves ignore the anchor, so unless a frequency keeps it (failed
+	// factorisation) or the reliability tests and the Tikhonov fallback need it, it is not
+	// transformed.
 	off := pad
 	if boundary {
 		off = 0
 	}
-	for ci := 0; ci < cin; ci++ {
+	needAnchor := p.kind == fftShrink || !p.allOK || opt.Regularize
+	for ci := 0; ci < cin && needAnchor; ci++ {
 		clear(wk.grid)
 		src := xa[ci*h*w : (ci+1)*h*w]
 		for i := 0; i < h; i++ {
 			copy(wk.grid[(i+off)*wp+off:(i+off)*wp+off+w], src[i*w:(i+1)*w])
 		}
-		wk.ff.forward(wk.x0[ci*nf:(ci+1)*nf], wk.grid)
+		wk.ff.Forward(wk.x0[ci*nf:(ci+1)*nf], wk.grid)
 	}
 	// Target canvas: the target at the bottom-right (fft_pad), or at rows/cols
 	// (i + KH−1−p) mod H plus the anchor's wrap-around contribution (fft_oldbound).
@@ -360,13 +321,15 @@ func (c *Conv2D) fftSample(p *fftPlan, wk *fftWork, xa, bs, out []float64, h, w,
 		} else {
 			c.boundaryCanvas(wk.grid, src, xa, co, h, w, ho, wo, pad)
 		}
-		wk.ff.forward(wk.b[co*nf:(co+1)*nf], wk.grid)
+		wk.ff.Forward(wk.b[co*nf:(co+1)*nf], wk.grid)
 	}
 	tauS, tauL := opt.tauSolve(), opt.tauLstsq()
 	floor := opt.FloorMatrix * math.Sqrt(float64(cin))
 	for f := 0; f < nf; f++ {
-		for ci := 0; ci < cin; ci++ {
-			wk.x0v[ci] = wk.x0[ci*nf+f]
+		if needAnchor {
+			for ci := 0; ci < cin; ci++ {
+				wk.x0v[ci] = wk.x0[ci*nf+f]
+			}
 		}
 		for co := 0; co < cout; co++ {
 			wk.bv[co] = wk.b[co*nf+f]
@@ -400,7 +363,7 @@ func (c *Conv2D) fftSample(p *fftPlan, wk *fftWork, xa, bs, out []float64, h, w,
 		}
 	}
 	for ci := 0; ci < cin; ci++ {
-		wk.ff.inverse(wk.grid, wk.xs[ci*nf:(ci+1)*nf])
+		wk.ff.Inverse(wk.grid, wk.xs[ci*nf:(ci+1)*nf])
 		dst := out[ci*h*w : (ci+1)*h*w]
 		for i := 0; i < h; i++ {
 			copy(dst[i*w:(i+1)*w], wk.grid[(i+off)*wp+off:(i+off)*wp+off+w])

@@ -1,6 +1,7 @@
 package reverse
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -225,5 +226,34 @@ func TestConvFFTPaddingAndBoundary(t *testing.T) {
 	c.Stride = 2
 	if _, _, err := c.Reverse(a, 1, h, w, make([]float64, 2*4*4), opt); err == nil {
 		t.Error("stride 2 with an FFT method should be refused")
+	}
+}
+
+// BenchmarkConvFFT times fft_pad on the efficiency problems of the conv bench: batch 2,
+// Cin 2, Cout 4 (expand) or 1 (shrink), 5×5 kernel, no padding, no regularisation.
+func BenchmarkConvFFT(b *testing.B) {
+	for _, cs := range []struct {
+		name string
+		cout int
+	}{{"expand", 4}, {"shrink", 1}} {
+		for _, n := range []int{16, 64, 256} {
+			rng := rand.New(rand.NewPCG(9, uint64(n)))
+			c := NewConv2D(randSlice(rng, cs.cout*2*5*5, 0.3), nil, cs.cout, 2, 5, 5)
+			anchor := randSlice(rng, 2*2*n*n, 1)
+			target := randSlice(rng, 2*cs.cout*(n-4)*(n-4), 1)
+			opt := noReg()
+			opt.SkipResidual = true
+			b.Run(fmt.Sprintf("%s/%d", cs.name, n), func(b *testing.B) {
+				// The first call builds and caches the per-frequency systems.
+				if _, _, err := c.Reverse(anchor, 2, n, n, target, opt); err != nil {
+					b.Fatal(err)
+				}
+				for b.Loop() {
+					if _, _, err := c.Reverse(anchor, 2, n, n, target, opt); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }

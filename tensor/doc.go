@@ -8,5 +8,7 @@
 // fused kernels that a general matrix library does not offer. Dense float64 linear algebra
 // (solvers) is gonum's job, not this package's.
 //
+// RealFFT2 is a planned, allocation-free real 2-D FFT for the frequency-domain reverses.
+//
 // Programmer errors (mismatched shapes) panic with the shapes in the message.
 package tensor
