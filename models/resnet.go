@@ -99,19 +99,8 @@ func NewResNet[F tensor.Float](cfg ResNetConfig, seed uint64) *ResNet[F] {
 
 // Forward computes the logits and records the taps and block inputs.
 func (m *ResNet[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
-	h := m.MaxPool.Forward(m.Relu.Forward(m.BN1.Forward(m.Conv1.Forward(x))))
-	m.Z[0] = h
-	for s, st := range m.Stages {
-		m.BlockIn[s] = m.BlockIn[s][:0]
-		for _, b := range st.Children {
-			m.BlockIn[s] = append(m.BlockIn[s], h)
-			h = b.Forward(h)
-		}
-		m.Z[s+1] = h
-	}
-	m.Z5 = m.Flat.Forward(m.AvgPool.Forward(h))
-	m.Out = m.FC.Forward(m.Z5)
-	return m.Out
+	out, _ := m.ForwardTo(x, "out") // "out" is always a tap
+	return out
 }
 
 // Backward is BackwardTaps without tap gradients.

@@ -86,7 +86,7 @@ type SimpleCNN[F tensor.Float] struct {
 	ZFC, AFC *tensor.T[F]
 	Out      *tensor.T[F]
 
-	seg []segOp[F] // layers run by the last ForwardSegment, for BackwardSegment
+	seg []layerOp[F] // layers run by the last ForwardSegment, for BackwardSegment
 }
 
 func newAct[F tensor.Float](name string) nn.Module[F] {
@@ -342,49 +342,26 @@ type Segmented[F tensor.Float] interface {
 	SegmentParams(from, to string) ([]nn.Named[F], error)
 }
 
-// segOp is one layer of SimpleCNN's forward sequence: the tap it produces ("" for none)
-// and its child name ("" for parameter-free layers).
-type segOp[F tensor.Float] struct {
-	mod        nn.Module[F]
-	tap, child string
-}
-
 // ops lists the forward sequence conv1, act1, pool1, …, flatten, fc1[, act, fc2].
-func (m *SimpleCNN[F]) ops() []segOp[F] {
-	var ops []segOp[F]
+func (m *SimpleCNN[F]) ops() []layerOp[F] {
+	var ops []layerOp[F]
 	for i, c := range m.Convs {
 		n := strconv.Itoa(i + 1)
-		ops = append(ops, segOp[F]{c, "z" + n, "conv" + n}, segOp[F]{mod: m.Acts[i]})
+		ops = append(ops, layerOp[F]{c, "z" + n, "conv" + n}, layerOp[F]{mod: m.Acts[i]})
 		if m.Pools[i] != nil {
-			ops = append(ops, segOp[F]{mod: m.Pools[i]})
+			ops = append(ops, layerOp[F]{mod: m.Pools[i]})
 		}
 	}
-	ops = append(ops, segOp[F]{mod: m.Flat})
+	ops = append(ops, layerOp[F]{mod: m.Flat})
 	if m.FC2 == nil {
-		return append(ops, segOp[F]{m.FC1, "out", "fc1"})
+		return append(ops, layerOp[F]{m.FC1, "out", "fc1"})
 	}
-	return append(ops, segOp[F]{m.FC1, "z" + strconv.Itoa(len(m.Convs)+1), "fc1"}, segOp[F]{mod: m.FCAct}, segOp[F]{m.FC2, "out", "fc2"})
+	return append(ops, layerOp[F]{m.FC1, "z" + strconv.Itoa(len(m.Convs)+1), "fc1"}, layerOp[F]{mod: m.FCAct}, layerOp[F]{m.FC2, "out", "fc2"})
 }
 
 // segment returns the layers of segment (from, to).
-func (m *SimpleCNN[F]) segment(from, to string) ([]segOp[F], error) {
-	ops := m.ops()
-	at := func(tap string) int {
-		if tap == "in" {
-			return -1
-		}
-		for i, o := range ops {
-			if o.tap == tap {
-				return i
-			}
-		}
-		return -2
-	}
-	lo, hi := at(from), at(to)
-	if lo == -2 || hi < 0 || hi <= lo {
-		return nil, fmt.Errorf("%s has no segment %s→%s (cut points: %v, in input-to-output order)", m.Arch(), from, to, m.SegmentBounds())
-	}
-	return ops[lo+1 : hi+1], nil
+func (m *SimpleCNN[F]) segment(from, to string) ([]layerOp[F], error) {
+	return cutOps(m.Arch(), m.ops(), m.SegmentBounds(), from, to)
 }
 
 // SegmentBounds lists "in", z1 … z_K, out.
@@ -399,12 +376,8 @@ func (m *SimpleCNN[F]) ForwardSegment(x *tensor.T[F], from, to string) (*tensor.
 	if err != nil {
 		return nil, err
 	}
-	h := x
-	for _, o := range seg {
-		h = o.mod.Forward(h)
-	}
 	m.seg = seg
-	return h, nil
+	return runOps(seg, x), nil
 }
 
 // BackwardSegment backpropagates dy (the gradient at the end of the last ForwardSegment)
@@ -416,28 +389,7 @@ func (m *SimpleCNN[F]) BackwardSegment(dy *tensor.T[F], inputGrad bool) *tensor.
 	if m.seg == nil {
 		panic("models: BackwardSegment without a ForwardSegment")
 	}
-	stop := 0 // lowest layer to backpropagate through
-	if !inputGrad {
-		stop = -1
-		for i, o := range m.seg {
-			if anyTrainableParam(o.mod.Params()) {
-				stop = i
-				break
-			}
-		}
-		if stop < 0 {
-			return nil // nothing in the segment is trained
-		}
-	}
-	g := dy
-	for i := len(m.seg) - 1; i >= stop; i-- {
-		if !inputGrad && i == stop {
-			withoutInputGrad(m.seg[i].mod, g)
-			return nil
-		}
-		g = m.seg[i].mod.Backward(g)
-	}
-	return g
+	return backOps(m.seg, dy, inputGrad)
 }
 
 // withoutInputGrad runs a layer's Backward for its parameter gradients only.
@@ -474,13 +426,7 @@ func (m *SimpleCNN[F]) SegmentParams(from, to string) ([]nn.Named[F], error) {
 	if err != nil {
 		return nil, err
 	}
-	var ps []nn.Named[F]
-	for _, o := range seg {
-		if o.child != "" {
-			ps = append(ps, nn.Prefix(o.child, o.mod.Params())...)
-		}
-	}
-	return ps, nil
+	return opsParams(seg), nil
 }
 
 var _ Segmented[float32] = (*SimpleCNN[float32])(nil)
