@@ -50,24 +50,20 @@ func (cm *convMatrix) dense() []float64 {
 }
 
 // mul sets y = A x for one sample.
-func (cm *convMatrix) mul(x, y []float64) {
-	for i := 0; i < cm.m; i++ {
+func (cm *convMatrix) mul(x, y []float64) { sparseMul(cm.rowPtr, cm.colIdx, cm.rowVal, x, y[:cm.m]) }
+
+// mulT sets x = Aᵀ y for one sample (the column form of A is the row form of Aᵀ).
+func (cm *convMatrix) mulT(y, x []float64) { sparseMul(cm.colPtr, cm.rowIdx, cm.colVal, y, x[:cm.n]) }
+
+// sparseMul sets y = M x for M in compressed sparse row form (ptr, idx, val), one row
+// per element of y.
+func sparseMul(ptr []int, idx []int32, val, x, y []float64) {
+	for i := range y {
 		s := 0.0
-		for k := cm.rowPtr[i]; k < cm.rowPtr[i+1]; k++ {
-			s += cm.rowVal[k] * x[cm.colIdx[k]]
+		for k := ptr[i]; k < ptr[i+1]; k++ {
+			s += val[k] * x[idx[k]]
 		}
 		y[i] = s
-	}
-}
-
-// mulT sets x = Aᵀ y for one sample.
-func (cm *convMatrix) mulT(y, x []float64) {
-	for j := 0; j < cm.n; j++ {
-		s := 0.0
-		for k := cm.colPtr[j]; k < cm.colPtr[j+1]; k++ {
-			s += cm.colVal[k] * y[cm.rowIdx[k]]
-		}
-		x[j] = s
 	}
 }
 
