@@ -15,6 +15,8 @@ import (
 //
 //	go test ./pipeline -run XXX -bench . -benchtime 1x
 //
+// (FRPT_BENCH_DIR=<folder> keeps the pretrained model and the cache there between runs.)
+//
 // BenchmarkReconstruct reports images/s of the whole pass including the feature cache
 // (the authors' code: about 2,150 images/s writing HDF5, 4,500 compute only);
 // BenchmarkPostTrainEpoch seconds per post-training epoch at tap z1 for the c_rec = 0
@@ -33,12 +35,20 @@ func benchSetup(b *testing.B) (string, string) {
 		b.Skipf("real MNIST not available: %v", err)
 	}
 	benchCache.once.Do(func() {
-		dir, err := os.MkdirTemp("", "frpt-bench-")
-		if err != nil {
-			benchCache.err = err
+		// FRPT_BENCH_DIR keeps the model and the cache between runs (Reconstruct resumes a
+		// finished cache at once); by default they go to a new temporary directory.
+		dir := os.Getenv("FRPT_BENCH_DIR")
+		if dir == "" {
+			if dir, benchCache.err = os.MkdirTemp("", "frpt-bench-"); benchCache.err != nil {
+				return
+			}
+		} else if benchCache.err = os.MkdirAll(dir, 0o755); benchCache.err != nil {
 			return
 		}
-		benchCache.weights = savedModelTB(b, dir)
+		benchCache.weights = filepath.Join(dir, "w.safetensors")
+		if _, err := os.Stat(benchCache.weights); err != nil {
+			benchCache.weights = savedModelTB(b, dir)
+		}
 		benchCache.dir = filepath.Join(dir, "cache")
 		_, benchCache.err = Reconstruct(context.Background(), ReconstructConfig{Model: "simplecnn-v2", Dataset: "mnist", Weights: benchCache.weights, OutDir: benchCache.dir}, io.Discard)
 	})

@@ -16,6 +16,7 @@ func conv2dForwardWide[F Float](s ConvShape, x, w, b, y []F) {
 	ho, wo := s.OutSize()
 	W, plane := s.W, s.H*s.W
 	L := (ho-1)*W + wo
+	offs := wideOffsets(s)
 	Parallel(s.N, 1, func(lo, hi int) {
 		yw := getBuf[F](L)
 		defer putBuf(yw)
@@ -31,12 +32,18 @@ func conv2dForwardWide[F Float](s ConvShape, x, w, b, y []F) {
 				for i := range yw {
 					yw[i] = bv
 				}
-				for ci := 0; ci < s.Cin; ci++ {
-					xp := xs[ci*plane:]
-					wk := w[(co*s.Cin+ci)*s.KH*s.KW:]
-					for ky := 0; ky < s.KH; ky++ {
-						for kx := 0; kx < s.KW; kx++ {
-							axpy(wk[ky*s.KW+kx], xp[ky*W+kx:], yw)
+				if y32, ok := any(yw).([]float32); ok {
+					// All taps of the channel in one register-blocked pass (same bits).
+					taps := s.Cin * s.KH * s.KW
+					convTaps32(any(xs).([]float32), offs, any(w[co*taps:(co+1)*taps]).([]float32), y32)
+				} else {
+					for ci := 0; ci < s.Cin; ci++ {
+						xp := xs[ci*plane:]
+						wk := w[(co*s.Cin+ci)*s.KH*s.KW:]
+						for ky := 0; ky < s.KH; ky++ {
+							for kx := 0; kx < s.KW; kx++ {
+								axpy(wk[ky*s.KW+kx], xp[ky*W+kx:], yw)
+							}
 						}
 					}
 				}
@@ -136,4 +143,18 @@ func conv2dBackwardWide[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
 			db[i] += p[len(w)+i]
 		}
 	}
+}
+
+// wideOffsets lists the offset ci·H·W + ky·W + kx of every kernel tap in weight order
+// (ci, ky, kx): the start in one sample's input of that tap's wide row.
+func wideOffsets(s ConvShape) []int32 {
+	offs := make([]int32, 0, s.Cin*s.KH*s.KW)
+	for ci := 0; ci < s.Cin; ci++ {
+		for ky := 0; ky < s.KH; ky++ {
+			for kx := 0; kx < s.KW; kx++ {
+				offs = append(offs, int32(ci*s.H*s.W+ky*s.W+kx))
+			}
+		}
+	}
+	return offs
 }

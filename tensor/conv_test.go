@@ -404,3 +404,47 @@ func BenchmarkConvResNet(b *testing.B) {
 		})
 	}
 }
+
+// The register-blocked float32 wide forward (convTaps32) gives the same bits as one axpy
+// per kernel tap over the wide rows, for SimpleCNN-like shapes whose wide rows end in
+// every residue modulo 64 and 16 (the assembly's block sizes).
+func TestConvWideTapsSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, s := range []ConvShape{
+		{N: 3, Cin: 1, H: 28, W: 28, Cout: 3, KH: 5, KW: 5, Stride: 1},
+		{N: 2, Cin: 3, H: 12, W: 12, Cout: 3, KH: 5, KW: 5, Stride: 1},
+		{N: 2, Cin: 2, H: 9, W: 7, Cout: 4, KH: 3, KW: 3, Stride: 1},
+		{N: 1, Cin: 3, H: 5, W: 5, Cout: 2, KH: 5, KW: 5, Stride: 1},
+		{N: 2, Cin: 5, H: 32, W: 32, Cout: 5, KH: 5, KW: 5, Stride: 1},
+	} {
+		ho, wo := s.OutSize()
+		x, w, b := to32(randSlice(rng, s.N*s.Cin*s.H*s.W)), to32(randSlice(rng, s.Cout*s.Cin*s.KH*s.KW)), to32(randSlice(rng, s.Cout))
+		y := make([]float32, s.N*s.Cout*ho*wo)
+		Conv2dForward(s, x, w, b, y)
+		L := (ho-1)*s.W + wo
+		yw := make([]float32, L)
+		for n := 0; n < s.N; n++ {
+			for co := 0; co < s.Cout; co++ {
+				for i := range yw {
+					yw[i] = b[co]
+				}
+				for ci := 0; ci < s.Cin; ci++ {
+					for ky := 0; ky < s.KH; ky++ {
+						for kx := 0; kx < s.KW; kx++ {
+							off := ((n*s.Cin+ci)*s.H+ky)*s.W + kx
+							axpy32(w[((co*s.Cin+ci)*s.KH+ky)*s.KW+kx], x[off:], yw)
+						}
+					}
+				}
+				for oy := 0; oy < ho; oy++ {
+					for ox := 0; ox < wo; ox++ {
+						got := y[((n*s.Cout+co)*ho+oy)*wo+ox]
+						if want := yw[oy*s.W+ox]; math.Float32bits(got) != math.Float32bits(want) {
+							t.Fatalf("%+v: y[%d,%d,%d,%d]=%v, one axpy per tap gives %v", s, n, co, oy, ox, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
