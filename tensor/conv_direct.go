@@ -56,15 +56,35 @@ func conv2dForwardWide[F Float](s ConvShape, x, w, b, y []F) {
 	})
 }
 
+// conv2dBackwardWide computes dx as a full correlation of dy with the flipped kernel:
+// each sample's wide output gradient is stored with P = (KH−1)·W + KW−1 zeros in front
+// (gradPad), so dx[ci][i] = Σ_(co,ky,kx) w[co,ci,ky,kx]·gp[co][P − ky·W − kx + i] is one
+// wideTaps pass per input channel (every tap in registers for float32) instead of one
+// axpy per (co, ci, tap). The taps run in the order of the per-tap loop (co, ky, kx),
+// each a fused multiply-add, so dx has the same bits (the added products of the zero
+// padding are ±0, which leave every sum as it was). dw is a dot per tap, db a sequential
+// sum per plane; partial sums of the worker chunks are added in chunk order.
 func conv2dBackwardWide[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
 	ho, wo := s.OutSize()
 	W, plane := s.W, s.H*s.W
 	L := (ho-1)*W + wo
-	wide := ho * W
+	kk := s.KH * s.KW
+	pad, stride := wideGradPad(s)
+	var offsT []int32
+	var wT []F
+	if dx != nil {
+		offsT, wT = flippedTaps(s, w, stride, pad)
+	}
+	type part struct {
+		lo  int
+		acc []F
+	}
 	var mu sync.Mutex
-	partial := map[int][]F{} // per chunk start: dw then db, summed in chunk order
+	var parts []part
 	Parallel(s.N, 1, func(lo, hi int) {
-		dyw := make([]F, s.Cout*wide) // columns ≥ Wo stay zero
+		gp := getBuf[F](s.Cout * stride)
+		defer putBuf(gp)
+		clear(gp) // the padding and the columns ≥ Wo stay zero
 		var acc []F
 		if dw != nil || db != nil {
 			acc = make([]F, len(w)+s.Cout)
@@ -72,46 +92,34 @@ func conv2dBackwardWide[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
 		for n := lo; n < hi; n++ {
 			dys := dy[n*s.Cout*ho*wo : (n+1)*s.Cout*ho*wo]
 			for co := 0; co < s.Cout; co++ {
+				gc := gp[co*stride+pad:]
 				for oy := 0; oy < ho; oy++ {
-					copy(dyw[co*wide+oy*W:co*wide+oy*W+wo], dys[(co*ho+oy)*wo:(co*ho+oy+1)*wo])
+					copy(gc[oy*W:oy*W+wo], dys[(co*ho+oy)*wo:(co*ho+oy+1)*wo])
 				}
 			}
 			if dx != nil {
 				dxs := dx[n*s.Cin*plane : (n+1)*s.Cin*plane]
 				clear(dxs)
-				for co := 0; co < s.Cout; co++ {
-					g := dyw[co*wide : co*wide+L]
-					for ci := 0; ci < s.Cin; ci++ {
-						xp := dxs[ci*plane:]
-						wk := w[(co*s.Cin+ci)*s.KH*s.KW:]
-						for ky := 0; ky < s.KH; ky++ {
-							for kx := 0; kx < s.KW; kx++ {
-								off := ky*W + kx
-								axpy(wk[ky*s.KW+kx], g, xp[off:off+L])
-							}
-						}
-					}
+				nt := s.Cout * kk
+				for ci := 0; ci < s.Cin; ci++ {
+					wideTaps(gp, offsT, wT[ci*nt:(ci+1)*nt], dxs[ci*plane:(ci+1)*plane])
 				}
 			}
 			if acc == nil {
 				continue
 			}
+			if db != nil {
+				planeSums(dys, ho*wo, acc[len(w):])
+			}
+			if dw == nil {
+				continue
+			}
 			xs := x[n*s.Cin*plane : (n+1)*s.Cin*plane]
 			for co := 0; co < s.Cout; co++ {
-				g := dyw[co*wide : co*wide+L]
-				if db != nil {
-					var sum F
-					for _, v := range dys[co*ho*wo : (co+1)*ho*wo] {
-						sum += v
-					}
-					acc[len(w)+co] += sum
-				}
-				if dw == nil {
-					continue
-				}
+				g := gp[co*stride+pad : co*stride+pad+L]
 				for ci := 0; ci < s.Cin; ci++ {
 					xp := xs[ci*plane:]
-					ak := acc[(co*s.Cin+ci)*s.KH*s.KW:]
+					ak := acc[(co*s.Cin+ci)*kk:]
 					for ky := 0; ky < s.KH; ky++ {
 						for kx := 0; kx < s.KW; kx++ {
 							ak[ky*s.KW+kx] += dot(xp[ky*W+kx:], g)
@@ -122,26 +130,114 @@ func conv2dBackwardWide[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
 		}
 		if acc != nil {
 			mu.Lock()
-			partial[lo] = acc
+			parts = append(parts, part{lo, acc})
 			mu.Unlock()
 		}
 	})
-	if len(partial) == 0 {
-		return
-	}
-	keys := make([]int, 0, len(partial))
-	for k := range partial {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys) // a fixed summation order: the same inputs give the same bits
-	for _, k := range keys {
-		p := partial[k]
+	// A fixed summation order: the same inputs give the same bits.
+	slices.SortFunc(parts, func(a, b part) int { return a.lo - b.lo })
+	for _, p := range parts {
 		for i := range dw {
-			dw[i] += p[i]
+			dw[i] += p.acc[i]
 		}
 		for i := range db {
-			db[i] += p[len(w)+i]
+			db[i] += p.acc[len(w)+i]
 		}
+	}
+}
+
+// wideGradPad returns the zeros P = (KH−1)·W + KW−1 in front of each output channel's
+// wide gradient in conv2dBackwardWide, and the stride P + H·W of the channels (every tap
+// of the flipped-kernel correlation reads inside its channel).
+func wideGradPad(s ConvShape) (pad, stride int) {
+	pad = (s.KH-1)*s.W + s.KW - 1
+	return pad, pad + s.H*s.W
+}
+
+// flippedTaps lists, for every input channel ci, the taps of the input-gradient
+// correlation in the order (co, ky, kx): the offsets co·stride + P − ky·W − kx in the
+// padded gradient (the same for every ci) and the weights w[co, ci, ky, kx].
+func flippedTaps[F Float](s ConvShape, w []F, stride, pad int) ([]int32, []F) {
+	kk := s.KH * s.KW
+	nt := s.Cout * kk
+	offs := make([]int32, 0, nt)
+	for co := 0; co < s.Cout; co++ {
+		for ky := 0; ky < s.KH; ky++ {
+			for kx := 0; kx < s.KW; kx++ {
+				offs = append(offs, int32(co*stride+pad-ky*s.W-kx))
+			}
+		}
+	}
+	wT := make([]F, s.Cin*nt)
+	for ci := 0; ci < s.Cin; ci++ {
+		for co := 0; co < s.Cout; co++ {
+			copy(wT[ci*nt+co*kk:ci*nt+(co+1)*kk], w[(co*s.Cin+ci)*kk:(co*s.Cin+ci+1)*kk])
+		}
+	}
+	return offs, wT
+}
+
+// wideTaps is y[j] += Σ_t w[t]·x[offs[t]+j] for j < len(y), taps in order: convTaps32 for
+// float32 (the same bits as one axpy per tap), one axpy per tap otherwise.
+func wideTaps[F Float](x []F, offs []int32, w, y []F) {
+	if y32, ok := any(y).([]float32); ok {
+		convTaps32(any(x).([]float32), offs, any(w).([]float32), y32)
+		return
+	}
+	for t, o := range offs {
+		axpy(w[t], x[int(o):], y)
+	}
+}
+
+// planeSums adds to out[p] the sequential sum of plane p of x (planes of hw values, in
+// order, as a plain loop would), running four planes' sums side by side so the chains of
+// dependent additions overlap.
+func planeSums[F Float](x []F, hw int, out []F) {
+	p := 0
+	for ; p+4 <= len(out); p += 4 {
+		x0, x1, x2, x3 := x[p*hw:(p+1)*hw], x[(p+1)*hw:(p+2)*hw], x[(p+2)*hw:(p+3)*hw], x[(p+3)*hw:(p+4)*hw]
+		x1, x2, x3 = x1[:len(x0)], x2[:len(x0)], x3[:len(x0)]
+		var s0, s1, s2, s3 F
+		for i, v := range x0 {
+			s0 += v
+			s1 += x1[i]
+			s2 += x2[i]
+			s3 += x3[i]
+		}
+		out[p] += s0
+		out[p+1] += s1
+		out[p+2] += s2
+		out[p+3] += s3
+	}
+	switch len(out) - p {
+	case 3:
+		x0, x1, x2 := x[p*hw:(p+1)*hw], x[(p+1)*hw:(p+2)*hw], x[(p+2)*hw:(p+3)*hw]
+		x1, x2 = x1[:len(x0)], x2[:len(x0)]
+		var s0, s1, s2 F
+		for i, v := range x0 {
+			s0 += v
+			s1 += x1[i]
+			s2 += x2[i]
+		}
+		out[p] += s0
+		out[p+1] += s1
+		out[p+2] += s2
+	case 2:
+		x0, x1 := x[p*hw:(p+1)*hw], x[(p+1)*hw:(p+2)*hw]
+		x1 = x1[:len(x0)]
+		var s0, s1 F
+		for i, v := range x0 {
+			s0 += v
+			s1 += x1[i]
+		}
+		out[p] += s0
+		out[p+1] += s1
+	case 1:
+		var s0 F
+		for _, v := range x[p*hw : (p+1)*hw] {
+			s0 += v
+		}
+		out[p] += s0
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"sync"
 	"testing"
 )
 
@@ -443,6 +445,254 @@ func TestConvWideTapsSameBits(t *testing.T) {
 							t.Fatalf("%+v: y[%d,%d,%d,%d]=%v, one axpy per tap gives %v", s, n, co, oy, ox, got, want)
 						}
 					}
+				}
+			}
+		}
+	}
+}
+
+// conv2dBackwardPerTap is conv2dBackwardWide as it was before the flipped-kernel input
+// gradient: one axpy per (co, ci, tap) for dx, a dot per tap for dw, a plain sum per plane
+// for db, chunk partials added in chunk order. The new kernel must give the same bits.
+func conv2dBackwardPerTap[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
+	ho, wo := s.OutSize()
+	W, plane := s.W, s.H*s.W
+	L := (ho-1)*W + wo
+	wide := ho * W
+	var mu sync.Mutex
+	partial := map[int][]F{} // per chunk start: dw then db, summed in chunk order
+	Parallel(s.N, 1, func(lo, hi int) {
+		dyw := make([]F, s.Cout*wide) // columns ≥ Wo stay zero
+		var acc []F
+		if dw != nil || db != nil {
+			acc = make([]F, len(w)+s.Cout)
+		}
+		for n := lo; n < hi; n++ {
+			dys := dy[n*s.Cout*ho*wo : (n+1)*s.Cout*ho*wo]
+			for co := 0; co < s.Cout; co++ {
+				for oy := 0; oy < ho; oy++ {
+					copy(dyw[co*wide+oy*W:co*wide+oy*W+wo], dys[(co*ho+oy)*wo:(co*ho+oy+1)*wo])
+				}
+			}
+			if dx != nil {
+				dxs := dx[n*s.Cin*plane : (n+1)*s.Cin*plane]
+				clear(dxs)
+				for co := 0; co < s.Cout; co++ {
+					g := dyw[co*wide : co*wide+L]
+					for ci := 0; ci < s.Cin; ci++ {
+						xp := dxs[ci*plane:]
+						wk := w[(co*s.Cin+ci)*s.KH*s.KW:]
+						for ky := 0; ky < s.KH; ky++ {
+							for kx := 0; kx < s.KW; kx++ {
+								off := ky*W + kx
+								axpy(wk[ky*s.KW+kx], g, xp[off:off+L])
+							}
+						}
+					}
+				}
+			}
+			if acc == nil {
+				continue
+			}
+			xs := x[n*s.Cin*plane : (n+1)*s.Cin*plane]
+			for co := 0; co < s.Cout; co++ {
+				g := dyw[co*wide : co*wide+L]
+				if db != nil {
+					var sum F
+					for _, v := range dys[co*ho*wo : (co+1)*ho*wo] {
+						sum += v
+					}
+					acc[len(w)+co] += sum
+				}
+				if dw == nil {
+					continue
+				}
+				for ci := 0; ci < s.Cin; ci++ {
+					xp := xs[ci*plane:]
+					ak := acc[(co*s.Cin+ci)*s.KH*s.KW:]
+					for ky := 0; ky < s.KH; ky++ {
+						for kx := 0; kx < s.KW; kx++ {
+							ak[ky*s.KW+kx] += dot(xp[ky*W+kx:], g)
+						}
+					}
+				}
+			}
+		}
+		if acc != nil {
+			mu.Lock()
+			partial[lo] = acc
+			mu.Unlock()
+		}
+	})
+	if len(partial) == 0 {
+		return
+	}
+	keys := make([]int, 0, len(partial))
+	for k := range partial {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // a fixed summation order: the same inputs give the same bits
+	for _, k := range keys {
+		p := partial[k]
+		for i := range dw {
+			dw[i] += p[i]
+		}
+		for i := range db {
+			db[i] += p[len(w)+i]
+		}
+	}
+}
+
+func sameBits[F Float](a, b []F) int {
+	for i := range a {
+		switch av := any(a[i]).(type) {
+		case float32:
+			if math.Float32bits(av) != math.Float32bits(any(b[i]).(float32)) {
+				return i
+			}
+		case float64:
+			if math.Float64bits(av) != math.Float64bits(any(b[i]).(float64)) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+func checkBackwardWideSameBits[F Float](t *testing.T, rng *rand.Rand, s ConvShape) {
+	t.Helper()
+	ho, wo := s.OutSize()
+	conv := func(v []float64) []F {
+		o := make([]F, len(v))
+		for i, x := range v {
+			o[i] = F(x)
+		}
+		return o
+	}
+	x, w, dy := conv(randSlice(rng, s.N*s.Cin*s.H*s.W)), conv(randSlice(rng, s.Cout*s.Cin*s.KH*s.KW)), conv(randSlice(rng, s.N*s.Cout*ho*wo))
+	for i := 0; i < len(dy); i += 7 {
+		dy[i] = 0 // zeros (ReLU-masked gradients), some of them negative zeros
+		if i%2 == 0 {
+			dy[i] = F(math.Copysign(0, -1))
+		}
+	}
+	seed := conv(randSlice(rng, len(w)+s.Cout)) // dw, db accumulate into what they hold
+	for _, workers := range []int{1, 2, 3} {
+		old := Workers
+		Workers = workers
+		for _, mode := range []struct{ dx, dw, db bool }{{true, true, true}, {true, false, false}, {false, true, false}, {false, false, true}} {
+			var dx, dw, db, rdx, rdw, rdb []F
+			if mode.dx {
+				dx, rdx = make([]F, len(x)), make([]F, len(x))
+				for i := range dx {
+					dx[i] = 99 // overwritten
+				}
+			}
+			if mode.dw {
+				dw, rdw = append([]F(nil), seed[:len(w)]...), append([]F(nil), seed[:len(w)]...)
+			}
+			if mode.db {
+				db, rdb = append([]F(nil), seed[len(w):]...), append([]F(nil), seed[len(w):]...)
+			}
+			conv2dBackwardWide(s, x, w, dy, dx, dw, db)
+			conv2dBackwardPerTap(s, x, w, dy, rdx, rdw, rdb)
+			for _, c := range []struct {
+				name      string
+				got, want []F
+			}{{"dx", dx, rdx}, {"dw", dw, rdw}, {"db", db, rdb}} {
+				if i := sameBits(c.got, c.want); i >= 0 {
+					t.Fatalf("%T %+v workers %d %+v: %s[%d]=%v, per-tap loop gives %v", F(0), s, workers, mode, c.name, i, c.got[i], c.want[i])
+				}
+			}
+		}
+		Workers = old
+	}
+}
+
+// The flipped-kernel input gradient (every tap in one pass) and the interleaved bias
+// sums give the same bits as the per-tap loops, float32 and float64, for the SimpleCNN
+// shapes and odd ones (tails of 1–15 outputs, 1×1 and non-square kernels, Cout not a
+// multiple of 4), with 1–3 workers.
+func TestConvBackwardWideSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	for _, s := range []ConvShape{
+		{N: 3, Cin: 1, H: 28, W: 28, Cout: 3, KH: 5, KW: 5, Stride: 1},
+		{N: 4, Cin: 3, H: 12, W: 12, Cout: 3, KH: 5, KW: 5, Stride: 1},
+		{N: 2, Cin: 2, H: 9, W: 7, Cout: 4, KH: 3, KW: 3, Stride: 1},
+		{N: 5, Cin: 3, H: 5, W: 5, Cout: 2, KH: 5, KW: 5, Stride: 1},
+		{N: 2, Cin: 5, H: 32, W: 32, Cout: 5, KH: 5, KW: 5, Stride: 1},
+		{N: 3, Cin: 2, H: 13, W: 17, Cout: 7, KH: 2, KW: 4, Stride: 1},
+		{N: 2, Cin: 3, H: 6, W: 11, Cout: 1, KH: 1, KW: 1, Stride: 1},
+		{N: 1, Cin: 1, H: 31, W: 3, Cout: 6, KH: 3, KW: 1, Stride: 1},
+	} {
+		checkBackwardWideSameBits[float32](t, rng, s)
+		checkBackwardWideSameBits[float64](t, rng, s)
+	}
+}
+
+// BenchmarkConvWideSimpleCNN times the wide kernels on a batch of 256 MNIST SimpleCNN v2
+// samples as post-training at z1 runs them: conv1 forward and its weight and bias
+// gradient, conv2 forward and its input gradient ("old" is the per-tap backward).
+func BenchmarkConvWideSimpleCNN(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	c1 := ConvShape{N: 256, Cin: 1, H: 28, W: 28, Cout: 3, KH: 5, KW: 5, Stride: 1}
+	c2 := ConvShape{N: 256, Cin: 3, H: 12, W: 12, Cout: 3, KH: 5, KW: 5, Stride: 1}
+	data := func(s ConvShape) (x, w, bias, y []float32) {
+		ho, wo := s.OutSize()
+		return to32(randSlice(rng, s.N*s.Cin*s.H*s.W)), to32(randSlice(rng, s.Cout*s.Cin*s.KH*s.KW)), to32(randSlice(rng, s.Cout)), to32(randSlice(rng, s.N*s.Cout*ho*wo))
+	}
+	x1, w1, b1, y1 := data(c1)
+	x2, w2, b2, y2 := data(c2)
+	dw, db, dx := make([]float32, len(w1)), make([]float32, len(b1)), make([]float32, len(x2))
+	for _, bc := range []struct {
+		name string
+		fn   func()
+	}{
+		{"conv1-forward", func() { Conv2dForward(c1, x1, w1, b1, y1) }},
+		{"conv1-dw-db", func() { Conv2dBackward(c1, x1, w1, y1, nil, dw, db) }},
+		{"conv1-dw-db-old", func() { conv2dBackwardPerTap(c1, x1, w1, y1, nil, dw, db) }},
+		{"conv2-forward", func() { Conv2dForward(c2, x2, w2, b2, y2) }},
+		{"conv2-dx", func() { Conv2dBackward(c2, x2, w2, y2, dx, nil, nil) }},
+		{"conv2-dx-old", func() { conv2dBackwardPerTap(c2, x2, w2, y2, dx, nil, nil) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				bc.fn()
+			}
+		})
+	}
+}
+
+// convTaps32 (AVX-512 blocks of 64 and 16 and a masked tail) gives the same bits as one
+// axpy per tap for every length 0–150, with the last tap reading up to the end of x.
+func TestConvTapsSameBitsAllLengths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	for n := 0; n <= 150; n++ {
+		for _, taps := range []int{1, 3, 25, 75} {
+			offs := make([]int32, taps)
+			maxOff := 0
+			for i := range offs {
+				offs[i] = int32(rng.IntN(40))
+				maxOff = max(maxOff, int(offs[i]))
+			}
+			x := to32(randSlice(rng, maxOff+n))
+			w := to32(randSlice(rng, taps))
+			y := to32(randSlice(rng, n))
+			want := append([]float32(nil), y...)
+			for i, o := range offs {
+				axpyGo(w[i], x[o:], want) // plain y += a·x: FMA bits only where the SIMD path fuses
+			}
+			ref := append([]float32(nil), y...)
+			for i, o := range offs {
+				axpy(w[i], x[o:], ref)
+			}
+			convTaps32(x, offs, w, y)
+			if i := sameBits(y, ref); i >= 0 {
+				t.Fatalf("len %d, %d taps: y[%d]=%v, one axpy per tap gives %v", n, taps, i, y[i], ref[i])
+			}
+			for i := range y {
+				if d := math.Abs(float64(y[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("len %d, %d taps: y[%d]=%v, want %v", n, taps, i, y[i], want[i])
 				}
 			}
 		}

@@ -4,8 +4,8 @@ package tensor
 
 import "golang.org/x/sys/cpu"
 
-// convTapsAVX512 is y[j] += Σ_t w[t]·x[offs[t]+j] over the first len(y) &^ 15 elements
-// (convtaps_amd64.s), the taps kept in registers instead of one pass of y per tap.
+// convTapsAVX512 is y[j] += Σ_t w[t]·x[offs[t]+j] for j < len(y) (convtaps_amd64.s), the
+// taps kept in registers instead of one pass of y per tap, the tail in a masked block.
 //
 //go:noescape
 func convTapsAVX512(x []float32, offs []int32, w []float32, y []float32)
@@ -18,18 +18,15 @@ func convTaps32(x []float32, offs []int32, w, y []float32) {
 	if len(y) == 0 || len(offs) == 0 {
 		return
 	}
-	n := 0
 	if hasAVX512 {
 		for _, o := range offs {
 			_ = x[int(o)+len(y)-1]
 		}
 		_ = w[len(offs)-1]
 		convTapsAVX512(x, offs, w, y)
-		n = len(y) &^ 15
+		return
 	}
-	if n < len(y) {
-		for t, o := range offs {
-			axpy32(w[t], x[int(o)+n:], y[n:])
-		}
+	for t, o := range offs {
+		axpy32(w[t], x[int(o):], y)
 	}
 }

@@ -3,9 +3,11 @@
 #include "textflag.h"
 
 // func convTapsAVX512(x []float32, offs []int32, w []float32, y []float32)
-// y[j] += Σ_t w[t]·x[offs[t]+j] for j < len(y) &^ 15, one fused multiply-add per tap in
-// the order of offs, so each y[j] is rounded exactly as by len(offs) axpy calls. The
-// caller guarantees len(x) ≥ offs[t] + len(y) for every t and len(w) ≥ len(offs).
+// y[j] += Σ_t w[t]·x[offs[t]+j] for j < len(y), one fused multiply-add per tap in the
+// order of offs, so each y[j] is rounded exactly as by len(offs) axpy calls. The last
+// len(y) mod 16 elements go through one masked block (masked-off lanes are neither loaded
+// nor stored). The caller guarantees len(x) ≥ offs[t] + len(y) for every t and
+// len(w) ≥ len(offs).
 TEXT ·convTapsAVX512(SB), NOSPLIT, $0-96
 	MOVQ x_base+0(FP), SI
 	MOVQ offs_base+24(FP), R9
@@ -48,7 +50,7 @@ store64:
 
 block16:
 	CMPQ CX, $16
-	JL   done
+	JL   tail
 	VMOVUPS (DI), Z1
 	XORQ BX, BX
 
@@ -67,6 +69,28 @@ store16:
 	ADDQ $64, SI
 	SUBQ $16, CX
 	JMP  block16
+
+tail:
+	TESTQ CX, CX
+	JZ    done
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K1
+	VMOVUPS.Z (DI), K1, Z1
+	XORQ BX, BX
+
+taptail:
+	CMPQ BX, R11
+	JGE  storetail
+	MOVLQSX (R9)(BX*4), AX
+	VBROADCASTSS (R10)(BX*4), Z0
+	VFMADD231PS (SI)(AX*4), Z0, K1, Z1
+	INCQ BX
+	JMP  taptail
+
+storetail:
+	VMOVUPS Z1, K1, (DI)
 
 done:
 	VZEROUPPER
