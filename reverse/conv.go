@@ -21,7 +21,7 @@ type Conv2D struct {
 	Stride, Pad       int
 
 	mu    sync.Mutex
-	cache map[string]any // per input size: FFT systems, norm estimates, dense matrices
+	cache map[any]any // per input size: FFT systems, CG plans, norm estimates, dense matrices
 }
 
 // NewConv2D returns a Conv2D for a weight [cout, cin, kh, kw] and optional bias, with
@@ -59,12 +59,13 @@ func (c *Conv2D) Adjoint(y []float64, n, h, w int) []float64 {
 	return x
 }
 
-// cached returns the value stored under key, building it once with build.
-func (c *Conv2D) cached(key string, build func() any) any {
+// cached returns the value stored under key (any comparable value), building it once
+// with build.
+func (c *Conv2D) cached(key any, build func() any) any {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cache == nil {
-		c.cache = map[string]any{}
+		c.cache = map[any]any{}
 	}
 	v, ok := c.cache[key]
 	if !ok {
