@@ -142,3 +142,108 @@ func sumSqDiff[F tensor.Float](x, y []F) F {
 	}
 	return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
 }
+
+// checkRows panics unless x holds len(idx) samples of size values each and every row
+// idx[i] lies inside src; it returns size.
+func checkRows[F tensor.Float](op string, x *tensor.T[F], src []F, idx []int) int {
+	if len(idx) == 0 || len(x.Data)%len(idx) != 0 {
+		panic(fmt.Sprintf("nn.%s: %d values of x do not split into %d rows", op, len(x.Data), len(idx)))
+	}
+	size := len(x.Data) / len(idx)
+	for _, r := range idx {
+		if r < 0 || (r+1)*size > len(src) {
+			panic(fmt.Sprintf("nn.%s: row %d of size %d outside the %d target values", op, r, size, len(src)))
+		}
+	}
+	return size
+}
+
+// MSEValueRows is MSEValue(x, target) for the target whose sample i is row idx[i] of src
+// (rows of numel(x)/len(idx) values, such as a cache of per-sample feature maps), read in
+// place instead of gathered into a batch first. The chunks and their summation order are
+// those of MSEValue, so the result has the same bits.
+func MSEValueRows[F tensor.Float](x *tensor.T[F], src []F, idx []int) float64 {
+	n := len(x.Data)
+	if n == 0 {
+		return 0
+	}
+	size := checkRows("MSEValueRows", x, src, idx)
+	chunks := (n + mseGrain - 1) / mseGrain
+	partial := make([]float64, chunks)
+	tensor.Parallel(chunks, 1, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			a, b := c*mseGrain, min((c+1)*mseGrain, n)
+			partial[c] = float64(sumSqDiffRows(x.Data[a:b], a, src, size, idx))
+		}
+	})
+	var s float64
+	for _, v := range partial {
+		s += v
+	}
+	return s / float64(n)
+}
+
+// MSEGradRowsInto is MSEGradInto(dst, x, target, scale) for the target of MSEValueRows
+// (row idx[i] of src for sample i), read in place: the same bits.
+func MSEGradRowsInto[F tensor.Float](dst, x *tensor.T[F], src []F, idx []int, scale float64) *tensor.T[F] {
+	dst = tensor.Ensure(dst, x.Shape...)
+	n := len(x.Data)
+	if n == 0 {
+		return dst
+	}
+	size := checkRows("MSEGradRowsInto", x, src, idx)
+	k := F(2 * scale / float64(n))
+	tensor.Parallel(len(idx), max(1, mseGrain/size), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			xs, ds := x.Data[i*size:(i+1)*size], dst.Data[i*size:(i+1)*size]
+			ts := src[idx[i]*size : (idx[i]+1)*size]
+			for j, v := range xs {
+				ds[j] = k * (v - ts[j])
+			}
+		}
+	})
+	return dst
+}
+
+// sumSqDiffRows is sumSqDiff(x, y) for y = the values lo … lo+len(x)−1 of the row-gathered
+// target (row idx[r] of src, rows of size values, for sample r): element j of the chunk
+// goes to accumulator j mod 8 below the last full block of eight and to accumulator 0
+// after it, in order, exactly as in sumSqDiff.
+func sumSqDiffRows[F tensor.Float](x []F, lo int, src []F, size int, idx []int) F {
+	var a [8]F
+	n := len(x)
+	full := n &^ 7
+	for j := 0; j < n; {
+		g := lo + j
+		r := g / size
+		off := g - r*size
+		t := src[idx[r]*size+off : (idx[r]+1)*size]
+		m := min(len(t), n-j)
+		t, xs := t[:m], x[j:j+m]
+		i := 0
+		for ; i < m && (j+i)&7 != 0; i++ { // up to an 8-aligned position of the chunk
+			d := xs[i] - t[i]
+			if j+i < full {
+				a[(j+i)&7] += d * d
+			} else {
+				a[0] += d * d
+			}
+		}
+		for ; i+8 <= m && j+i+8 <= full; i += 8 {
+			for k := range a {
+				d := xs[i+k] - t[i+k]
+				a[k] += d * d
+			}
+		}
+		for ; i < m; i++ {
+			d := xs[i] - t[i]
+			if j+i < full {
+				a[(j+i)&7] += d * d
+			} else {
+				a[0] += d * d
+			}
+		}
+		j += m
+	}
+	return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
+}

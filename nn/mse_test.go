@@ -40,3 +40,49 @@ func TestMSEChunkedMatchesDefinition(t *testing.T) {
 		}
 	}
 }
+
+func checkMSERowsSameBits[F tensor.Float](t *testing.T, rng *rand.Rand, rows, size, srcRows int) {
+	t.Helper()
+	src := make([]F, srcRows*size)
+	for i := range src {
+		src[i] = F(rng.NormFloat64())
+	}
+	idx := make([]int, rows)
+	for i := range idx {
+		idx[i] = rng.IntN(srcRows) // repeats allowed
+	}
+	x, tgt := tensor.New[F](rows, size), tensor.New[F](rows, size)
+	for i := range x.Data {
+		x.Data[i] = F(rng.NormFloat64())
+	}
+	for i, r := range idx {
+		copy(tgt.Data[i*size:(i+1)*size], src[r*size:(r+1)*size])
+	}
+	for _, w := range []int{1, 2, 3} {
+		tensor.Workers = w
+		want, got := MSEValue(x, tgt), MSEValueRows(x, src, idx)
+		if math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("%T rows %d size %d workers %d: MSEValueRows %v, gathered %v", F(0), rows, size, w, got, want)
+		}
+		gw := MSEGradInto(nil, x, tgt, 0.37)
+		gg := MSEGradRowsInto(nil, x, src, idx, 0.37)
+		for i := range gw.Data {
+			if gg.Data[i] != gw.Data[i] || math.Signbit(float64(gg.Data[i])) != math.Signbit(float64(gw.Data[i])) {
+				t.Fatalf("%T rows %d size %d workers %d: grad[%d] %v, gathered %v", F(0), rows, size, w, i, gg.Data[i], gw.Data[i])
+			}
+		}
+	}
+}
+
+// The MSE kernels that read the target rows in place (MSEValueRows, MSEGradRowsInto) give
+// the same bits as MSEValue and MSEGradInto on the gathered batch: rows that are and are
+// not multiples of eight, rows longer than a chunk, chunks ending mid-row, 1–3 workers.
+func TestMSERowsSameBitsAsGathered(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	old := tensor.Workers
+	defer func() { tensor.Workers = old }()
+	for _, c := range []struct{ rows, size int }{{1, 1}, {3, 7}, {256, 1728}, {17, 13}, {5, 3*mseGrain + 3}, {40, 1000}, {9, 8}} {
+		checkMSERowsSameBits[float32](t, rng, c.rows, c.size, 50)
+		checkMSERowsSameBits[float64](t, rng, c.rows, c.size, 7)
+	}
+}

@@ -49,6 +49,10 @@ type RunResult struct {
 	EpochSecs  []float64 `json:"epoch_seconds"` // training only
 	EvalSecs   []float64 `json:"eval_seconds"`  // test evaluation after each epoch
 	MeanWeight float64   `json:"mean_weight"`   // average adaptive MSE weight w_t
+	// TrainCE and TrainMSE are the mean training cross-entropy and tap MSE of each epoch's
+	// batches (0 where not computed: CE in decoupled mode, MSE at c_rec = 0).
+	TrainCE  []float64 `json:"train_ce,omitempty"`
+	TrainMSE []float64 `json:"train_mse,omitempty"`
 	// Hierarchical mode only: the segments ("in->z1", …, "zK->out"), and per epoch each
 	// segment's mean training MSE to its target and its own training seconds (they run
 	// concurrently, so EpochSecs is about their maximum, not their sum).
@@ -119,7 +123,6 @@ func PostTrain(ctx context.Context, cfg PostTrainConfig, set *CachedSet, test da
 		order[i] = i
 	}
 	x := tensor.New[float32](append([]int{cfg.Batch}, set.Input...)...)
-	tgt := tensor.New[float32](max(cfg.Batch*tgtSize, 1))
 	labels := make([]int, cfg.Batch)
 	var dlogits, dmse *tensor.T[float32]
 	var wSum float64
@@ -128,6 +131,8 @@ func PostTrain(ctx context.Context, cfg PostTrainConfig, set *CachedSet, test da
 		start := time.Now()
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		nn.SetTraining[float32](m, true)
+		var ceSum, mseSum float64
+		batches := 0
 		for b := 0; b < set.N; b += cfg.Batch {
 			if err := ctx.Err(); err != nil {
 				return nil, fmt.Errorf("post-training %s interrupted: %w", cfg.Key(), err)
@@ -150,14 +155,18 @@ func PostTrain(ctx context.Context, cfg PostTrainConfig, set *CachedSet, test da
 			}
 			tapGrads := map[string]*tensor.T[float32]{}
 			if cfg.CRec > 0 {
-				tb := &tensor.T[float32]{Shape: feat.Shape, Data: gatherRows(tgt.Data, target, tgtSize, idx)}
-				mse := nn.MSEValue(feat, tb)
+				if feat.Numel() != n*tgtSize {
+					return nil, fmt.Errorf("post-training %s: tap %s feature %v does not match the cached target %v per sample", cfg.Key(), cfg.Tap, feat.Shape, shape)
+				}
+				// The target rows are read in place from the cache (no batch copy).
+				mse := nn.MSEValueRows(feat, target, idx)
 				wt := ema.update(ce, mse)
 				if cfg.Mode == "decoupled" {
 					wt = 1
 				}
 				wSum += wt
-				dmse = nn.MSEGradInto(dmse, feat, tb, wt)
+				mseSum += mse
+				dmse = nn.MSEGradRowsInto(dmse, feat, target, idx, wt)
 				tapGrads[cfg.Tap] = dmse
 			}
 			dOut := dlogits
@@ -172,7 +181,11 @@ func PostTrain(ctx context.Context, cfg PostTrainConfig, set *CachedSet, test da
 			m.BackwardTaps(dOut, tapGrads)
 			opt.Step()
 			steps++
+			batches++
+			ceSum += ce
 		}
+		res.TrainCE = append(res.TrainCE, ceSum/float64(max(batches, 1)))
+		res.TrainMSE = append(res.TrainMSE, mseSum/float64(max(batches, 1)))
 		secs := time.Since(start).Seconds()
 		te := time.Now()
 		ev, err := evaluate(ctx, m, test, data.TestTransform(cfg.Dataset), 1000, nil)
