@@ -136,11 +136,7 @@ func (m *SimpleCNN[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 	h := x
 	for i, c := range m.Convs {
 		z := c.Forward(h)
-		a := m.Acts[i].Forward(z)
-		p := a
-		if m.Pools[i] != nil {
-			p = m.Pools[i].Forward(a)
-		}
+		a, p := m.actPool(i, z)
 		m.Z, m.A, m.P = append(m.Z, z), append(m.A, a), append(m.P, p)
 		h = p
 	}
@@ -154,6 +150,32 @@ func (m *SimpleCNN[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 	m.AFC = m.FCAct.Forward(m.ZFC)
 	m.Out = m.FC2.Forward(m.AFC)
 	return m.Out
+}
+
+// actPool runs activation i and the pool after it (if any) on z and returns both outputs:
+// a ReLU and a 2×2 pool in one pass (nn.ReLUMaxPool, the same bits).
+func (m *SimpleCNN[F]) actPool(i int, z *tensor.T[F]) (a, p *tensor.T[F]) {
+	r, ok := m.Acts[i].(*nn.ReLU[F])
+	if ok && m.Pools[i] != nil {
+		return nn.ReLUMaxPool(r, m.Pools[i], z)
+	}
+	a = m.Acts[i].Forward(z)
+	if m.Pools[i] == nil {
+		return a, a
+	}
+	return a, m.Pools[i].Forward(a)
+}
+
+// actPoolBackward backpropagates g through pool i (if any) and activation i.
+func (m *SimpleCNN[F]) actPoolBackward(i int, g *tensor.T[F]) *tensor.T[F] {
+	r, ok := m.Acts[i].(*nn.ReLU[F])
+	if ok && m.Pools[i] != nil {
+		return nn.ReLUMaxPoolBackward(r, m.Pools[i], g)
+	}
+	if m.Pools[i] != nil {
+		g = m.Pools[i].Backward(g)
+	}
+	return m.Acts[i].Backward(g)
 }
 
 // ForwardTo runs only the layers in front of a tap and returns its feature (the whole
@@ -175,11 +197,7 @@ func (m *SimpleCNN[F]) ForwardTo(x *tensor.T[F], tap string) (*tensor.T[F], erro
 		if i+1 == k {
 			return z, nil
 		}
-		a := m.Acts[i].Forward(z)
-		p := a
-		if m.Pools[i] != nil {
-			p = m.Pools[i].Forward(a)
-		}
+		a, p := m.actPool(i, z)
 		m.A, m.P = append(m.A, a), append(m.P, p)
 		h = p
 	}
@@ -209,10 +227,7 @@ func (m *SimpleCNN[F]) BackwardTaps(dOut *tensor.T[F], tapGrads map[string]*tens
 	}
 	for i := L - 1; i >= 0; i-- {
 		if g != nil {
-			if m.Pools[i] != nil {
-				g = m.Pools[i].Backward(g)
-			}
-			g = m.Acts[i].Backward(g)
+			g = m.actPoolBackward(i, g)
 		}
 		g = addGrad(g, tapGrads["z"+strconv.Itoa(i+1)])
 		if g == nil {

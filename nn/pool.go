@@ -144,3 +144,44 @@ func (f *Flatten[F]) Backward(dy *tensor.T[F]) *tensor.T[F] { return dy.Reshape(
 
 // Params returns nothing.
 func (f *Flatten[F]) Params() []Named[F] { return nil }
+
+// fusable reports whether the pool is the 2×2, stride-2, unpadded max pool that
+// tensor.ReLUMaxPool2x2 computes together with a preceding ReLU.
+func (m *MaxPool2d[F]) fusable() bool { return m.K == 2 && m.Stride == 2 && m.Pad == 0 }
+
+// ReLUMaxPool is pool.Forward(act.Forward(x)), in one pass over x when the pool is 2×2
+// with stride 2 and no padding (tensor.ReLUMaxPool2x2, the same bits). Both layers are
+// left as their own Forward calls leave them (act's output is a, pool's input a and output
+// p), so their Backward methods, or ReLUMaxPoolBackward, may follow.
+func ReLUMaxPool[F tensor.Float](act *ReLU[F], pool *MaxPool2d[F], x *tensor.T[F]) (a, p *tensor.T[F]) {
+	if !pool.fusable() || len(x.Shape) != 4 || x.Shape[2] < 2 || x.Shape[3] < 2 {
+		a = act.Forward(x)
+		return a, pool.Forward(a)
+	}
+	n, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+	act.x = x
+	act.y = tensor.Ensure(act.y, x.Shape...)
+	pool.y = tensor.Ensure(pool.y, n, c, h/2, w/2)
+	if cap(pool.idx) < pool.y.Numel() {
+		pool.idx = make([]int32, pool.y.Numel())
+	}
+	pool.idx = pool.idx[:pool.y.Numel()]
+	tensor.ReLUMaxPool2x2(n*c, h, w, x.Data, act.y.Data, pool.y.Data, pool.idx)
+	pool.x = act.y
+	return act.y, pool.y
+}
+
+// ReLUMaxPoolBackward is act.Backward(pool.Backward(dy)) after ReLUMaxPool (or the two
+// Forward calls): one pass writing act's input gradient (tensor.ReLUMaxPool2x2Backward,
+// the same bits) when the pool is 2×2/2 and its input is act's output; otherwise the two
+// Backward calls.
+func ReLUMaxPoolBackward[F tensor.Float](act *ReLU[F], pool *MaxPool2d[F], dy *tensor.T[F]) *tensor.T[F] {
+	if !pool.fusable() || pool.x == nil || pool.x != act.y || pool.x.Shape[2] < 2 || pool.x.Shape[3] < 2 {
+		return act.Backward(pool.Backward(dy))
+	}
+	tensor.MustSameShape("nn.ReLUMaxPoolBackward", dy, pool.y)
+	s := act.y.Shape
+	act.dx = tensor.Ensure(act.dx, s...)
+	tensor.ReLUMaxPool2x2Backward(s[0]*s[1], s[2], s[3], dy.Data, pool.y.Data, pool.idx, act.dx.Data)
+	return act.dx
+}
