@@ -133,8 +133,9 @@ func maxPool2x2[F Float](planes, h, w int, x, y []F, idx []int32) {
 
 // ReLUMaxPool2x2 is a = max(x, 0) followed by MaxPool2dForward(planes, h, w, 2, 2, 0, a,
 // y, idx) in one pass over planes of h×w: each pair of rows is rectified and pooled while
-// it is in cache. a, y and idx get the same bits as the two separate passes (odd last
-// rows and columns are rectified, not pooled).
+// it is in cache (float32 with AVX-512: each plane rectified, then pooled 16 windows at a
+// time, pool_amd64_gen.go). a, y and idx get the same bits as the two separate passes
+// (odd last rows and columns are rectified, not pooled).
 func ReLUMaxPool2x2[F Float](planes, h, w int, x, a, y []F, idx []int32) {
 	ho, wo := h/2, w/2
 	if len(x) != planes*h*w || len(a) != len(x) || len(y) != planes*ho*wo || len(idx) != len(y) {
@@ -146,10 +147,16 @@ func ReLUMaxPool2x2[F Float](planes, h, w int, x, a, y []F, idx []int32) {
 			a[i] = max(v, 0)
 		}
 	}
+	x32, _ := any(x).([]float32)
+	a32, _ := any(a).([]float32)
+	y32, _ := any(y).([]float32)
 	Parallel(planes, 8, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			xp, ap := x[p*h*w:(p+1)*h*w], a[p*h*w:(p+1)*h*w]
 			yp, ip := y[p*ho*wo:(p+1)*ho*wo], idx[p*ho*wo:(p+1)*ho*wo]
+			if x32 != nil && reluPool2x2Plane32(x32[p*h*w:(p+1)*h*w], a32[p*h*w:(p+1)*h*w], y32[p*ho*wo:(p+1)*ho*wo], ip, h, w) {
+				continue
+			}
 			for oy := 0; oy < ho; oy++ {
 				relu(xp[2*oy*w:(2*oy+2)*w], ap[2*oy*w:(2*oy+2)*w])
 				r0 := ap[2*oy*w : 2*oy*w+2*wo]

@@ -49,6 +49,9 @@ func checkReLUMaxPoolSameBits[F Float](t *testing.T, rng *rand.Rand, planes, h, 
 		switch rng.IntN(4) {
 		case 0:
 			x[i] = F(rng.IntN(3) - 1) // ties, zeros
+			if rng.IntN(50) == 0 {
+				x[i] = F(math.NaN())
+			}
 		case 1:
 			x[i] = F(math.Copysign(0, -1))
 		default:
@@ -107,12 +110,45 @@ func checkReLUMaxPoolSameBits[F Float](t *testing.T, rng *rand.Rand, planes, h, 
 }
 
 // The fused ReLU + 2×2 max pool and its backward give the same bits as ReLU, then
-// MaxPool2dForward, and MaxPool2dBackward, then the ReLU mask: ties, zeros and negative
-// zeros in x and dy, odd heights and widths, 1–3 workers, float32 and float64.
+// MaxPool2dForward, and MaxPool2dBackward, then the ReLU mask: ties, zeros, negative
+// zeros and NaNs in x and dy, odd heights and widths, rows of 1–35 windows (the AVX-512
+// kernel's full and masked blocks of 16), 1–3 workers, float32 and float64.
 func TestReLUMaxPool2x2SameBits(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
-	for _, sz := range [][3]int{{3, 8, 8}, {2, 7, 9}, {20, 24, 24}, {4, 5, 4}, {1, 2, 2}, {3, 3, 5}, {17, 12, 13}, {9, 3, 3}} {
+	for _, sz := range [][3]int{{3, 8, 8}, {2, 7, 9}, {20, 24, 24}, {4, 5, 4}, {1, 2, 2}, {3, 3, 5}, {17, 12, 13}, {9, 3, 3}, {2, 40, 70}, {3, 34, 33}, {2, 6, 64}} {
 		checkReLUMaxPoolSameBits[float32](t, rng, sz[0], sz[1], sz[2])
 		checkReLUMaxPoolSameBits[float64](t, rng, sz[0], sz[1], sz[2])
 	}
+}
+
+// BenchmarkReLUMaxPool2x2 times the fused ReLU + pool on the SimpleCNN v2 conv1 output of
+// a batch of 256 (forward, backward) against the two separate passes.
+func BenchmarkReLUMaxPool2x2(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	planes, h, w := 256*3, 24, 24
+	x := make([]float32, planes*h*w)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	a, dx := make([]float32, len(x)), make([]float32, len(x))
+	y, idx := make([]float32, len(x)/4), make([]int32, len(x)/4)
+	dy := make([]float32, len(y))
+	b.Run("forward", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			ReLUMaxPool2x2(planes, h, w, x, a, y, idx)
+		}
+	})
+	b.Run("forward-separate", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			for j, v := range x {
+				a[j] = max(v, 0)
+			}
+			MaxPool2dForward(planes, h, w, 2, 2, 0, a, y, idx)
+		}
+	})
+	b.Run("backward", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			ReLUMaxPool2x2Backward(planes, h, w, dy, y, idx, dx)
+		}
+	})
 }
