@@ -92,8 +92,9 @@ func (c *Conv2D) Reverse(anchor []float64, n, h, w int, target []float64, opt Op
 		return nil, Diag{}, fmt.Errorf("reverse.Conv2D: anchor has %d values (want %d×%d×%d×%d), target %d (want %d×%d×%d×%d)",
 			len(anchor), n, c.Cin, h, w, len(target), n, c.Cout, ho, wo)
 	}
-	b := append([]float64(nil), target...)
+	b := target // bias-free target, read only
 	if c.Bias != nil {
+		b = append([]float64(nil), target...)
 		for i := 0; i < n; i++ {
 			for co := 0; co < c.Cout; co++ {
 				blk := b[(i*c.Cout+co)*ho*wo : (i*c.Cout+co+1)*ho*wo]

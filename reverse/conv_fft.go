@@ -51,8 +51,16 @@ type fftPlan struct {
 	free []*fftWork // idle scratch spaces, kept across garbage collections
 }
 
+// fftKey is the cache key of an fftPlan.
+type fftKey struct{ hp, wp int }
+
+// fftSerialWork is the largest grid size times channel count (Hp·Wp·(Cin+Cout)) whose
+// samples are reversed one after the other on the calling goroutine rather than spread
+// over tensor.Workers: the bench layers up to 64² (a few hundred microseconds per call).
+const fftSerialWork = 64 * 64 * 6
+
 func (c *Conv2D) fftPlan(hp, wp int) (*fftPlan, error) {
-	v := c.cached(fmt.Sprintf("fft/%dx%d", hp, wp), func() any {
+	v := c.cached(fftKey{hp, wp}, func() any {
 		p, err := c.buildFFTPlan(hp, wp)
 		if err != nil {
 			return err
@@ -248,8 +256,7 @@ func (c *Conv2D) reverseFFT(anchor []float64, n, h, w int, b []float64, opt Opti
 		d.Method = "conv-fftbound-" + [...]string{"square", "shrink", "expand"}[plan.kind]
 	}
 	x := make([]float64, len(anchor))
-	var fallbacks atomic.Int64
-	tensor.Parallel(n, 1, func(lo, hi int) {
+	run := func(lo, hi int) int {
 		wk := plan.work()
 		wk.fallbacks = 0
 		for s := lo; s < hi; s++ {
@@ -257,10 +264,19 @@ func (c *Conv2D) reverseFFT(anchor []float64, n, h, w int, b []float64, opt Opti
 			bs := b[s*c.Cout*ho*wo : (s+1)*c.Cout*ho*wo]
 			c.fftSample(plan, wk, xa, bs, x[s*c.Cin*h*w:(s+1)*c.Cin*h*w], h, w, ho, wo, pad, boundary, opt)
 		}
-		fallbacks.Add(int64(wk.fallbacks))
+		f := wk.fallbacks
 		plan.release(wk)
-	})
-	d.Fallbacks = int(fallbacks.Load())
+		return f
+	}
+	if n == 1 || hp*wp*(c.Cin+c.Cout) <= fftSerialWork {
+		// A small call takes tens of microseconds: waking a second thread for it costs
+		// as much and makes the time per call swing (more so right after a GC).
+		d.Fallbacks = run(0, n)
+	} else {
+		var fallbacks atomic.Int64
+		tensor.Parallel(n, 1, func(lo, hi int) { fallbacks.Add(int64(run(lo, hi))) })
+		d.Fallbacks = int(fallbacks.Load())
+	}
 	return x, d, nil
 }
 
@@ -325,7 +341,13 @@ func (c *Conv2D) fftSample(p *fftPlan, wk *fftWork, xa, bs, out []float64, h, w,
 	}
 	tauS, tauL := opt.tauSolve(), opt.tauLstsq()
 	floor := opt.FloorMatrix * math.Sqrt(float64(cin))
-	for f := 0; f < nf; f++ {
+	direct := !opt.Regularize && p.allOK && p.kind != fftShrink
+	if direct {
+		// X_f = S_f B_f at every frequency, without the per-frequency gathers (same
+		// arithmetic as cmatVec).
+		solveFreqs(wk.xs, p.s, wk.b, nf, cin, cout)
+	}
+	for f := 0; f < nf && !direct; f++ {
 		if needAnchor {
 			for ci := 0; ci < cin; ci++ {
 				wk.x0v[ci] = wk.x0[ci*nf+f]
@@ -363,8 +385,12 @@ func (c *Conv2D) fftSample(p *fftPlan, wk *fftWork, xa, bs, out []float64, h, w,
 		}
 	}
 	for ci := 0; ci < cin; ci++ {
-		wk.ff.Inverse(wk.grid, wk.xs[ci*nf:(ci+1)*nf])
 		dst := out[ci*h*w : (ci+1)*h*w]
+		if hp == h && wp == w {
+			wk.ff.Inverse(dst, wk.xs[ci*nf:(ci+1)*nf]) // the grid is the input
+			continue
+		}
+		wk.ff.Inverse(wk.grid, wk.xs[ci*nf:(ci+1)*nf])
 		for i := 0; i < h; i++ {
 			copy(dst[i*w:(i+1)*w], wk.grid[(i+off)*wp+off:(i+off)*wp+off+w])
 		}
@@ -395,6 +421,26 @@ func (c *Conv2D) boundaryCanvas(grid, tgt, xa []float64, co, h, w, ho, wo, pad i
 				}
 			}
 			grid[((i+c.KH-1-pad)%h)*w+(j+c.KW-1-pad)%w] = v
+		}
+	}
+}
+
+// solveFreqs sets xs[ci·nf+f] = Σ_co s[(f·cin+ci)·cout+co]·b[co·nf+f] for every
+// frequency f: X_f = S_f B_f on channel-major spectra, summed in cmatVec's order.
+func solveFreqs(xs, s, b []complex128, nf, cin, cout int) {
+	s = s[:nf*cin*cout]
+	b = b[:cout*nf]
+	xs = xs[:cin*nf]
+	for f := 0; f < nf; f++ {
+		sf := s[f*cin*cout : (f+1)*cin*cout]
+		for ci := 0; ci < cin; ci++ {
+			var re, im float64
+			for co, z := range sf[ci*cout : (ci+1)*cout] {
+				v := b[co*nf+f]
+				re += real(z)*real(v) - imag(z)*imag(v)
+				im += real(z)*imag(v) + imag(z)*real(v)
+			}
+			xs[ci*nf+f] = complex(re, im)
 		}
 	}
 }

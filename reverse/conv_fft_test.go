@@ -257,3 +257,76 @@ func BenchmarkConvFFT(b *testing.B) {
 		}
 	}
 }
+
+// solveFreqs gives the bits of the per-frequency cmatVec loop it replaces.
+func TestSolveFreqsMatchesCmatVec(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 1))
+	for _, d := range [][3]int{{7, 2, 4}, {12, 3, 3}, {5, 1, 6}} {
+		nf, cin, cout := d[0], d[1], d[2]
+		cr := func(n int) []complex128 {
+			v := make([]complex128, n)
+			for i := range v {
+				v[i] = complex(rng.NormFloat64(), rng.NormFloat64())
+			}
+			return v
+		}
+		s, b := cr(nf*cin*cout), cr(cout*nf)
+		got := make([]complex128, cin*nf)
+		solveFreqs(got, s, b, nf, cin, cout)
+		bv, xv := make([]complex128, cout), make([]complex128, cin)
+		for f := 0; f < nf; f++ {
+			for co := range bv {
+				bv[co] = b[co*nf+f]
+			}
+			cmatVec(xv, s[f*cin*cout:(f+1)*cin*cout], bv, cin, cout)
+			for ci, v := range xv {
+				if got[ci*nf+f] != v {
+					t.Fatalf("%v: frequency %d channel %d: %v, cmatVec %v", d, f, ci, got[ci*nf+f], v)
+				}
+			}
+		}
+	}
+}
+
+// Reverse never writes into the target, also for bias-free layers, whose target it
+// uses in place; batches of one and of several samples give the same answers.
+func TestConvReverseLeavesTargetAlone(t *testing.T) {
+	rng := rand.New(rand.NewPCG(32, 1))
+	for _, cc := range []convCase{{2, 4, 5, 1, 0, 12}, {2, 1, 5, 1, 0, 12}, {3, 2, 3, 1, 1, 9}} {
+		for _, bias := range []bool{false, true} {
+			c := cvLayer(rng, cc)
+			if !bias {
+				c.Bias = nil
+			}
+			const batch = 3
+			ho, wo := c.OutSize(cc.h, cc.h)
+			x0 := randSlice(rng, batch*cc.cin*cc.h*cc.h, 1)
+			target := randSlice(rng, batch*cc.cout*ho*wo, 1)
+			keep := append([]float64(nil), target...)
+			for _, m := range []ConvMethod{ConvFFTPad, ConvFFTBoundary, ConvDense, ConvCG} {
+				opt := DefaultOptions()
+				opt.ConvMethod = m
+				x, _, err := c.Reverse(x0, batch, cc.h, cc.h, target, opt)
+				if err != nil {
+					t.Fatalf("%v %s: %v", cc, m, err)
+				}
+				for i := range keep {
+					if target[i] != keep[i] {
+						t.Fatalf("%v bias=%v %s: target[%d] changed", cc, bias, m, i)
+					}
+				}
+				if m == ConvCG {
+					continue // the batch stopping rule couples the samples' iteration counts
+				}
+				n, mo := cc.cin*cc.h*cc.h, cc.cout*ho*wo
+				x1, _, err := c.Reverse(x0[n:2*n], 1, cc.h, cc.h, target[mo:2*mo], opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if e := cvRel(x1, x[n:2*n]); e > 1e-12 {
+					t.Fatalf("%v bias=%v %s: sample 1 alone differs by %.3g", cc, bias, m, e)
+				}
+			}
+		}
+	}
+}

@@ -542,18 +542,28 @@ func (r *runner) measureCell(ctx context.Context, cell *Cell, p *problem, opt re
 		runtime.GC()
 		debug.FreeOSMemory()
 	}()
-	call := func() ([]float64, reverse.Diag, time.Duration, uint64, error) {
-		runtime.GC()
+	// A collection runs before the cold call, before the first warm call and whenever
+	// the next call could reach the heap goal, so that no timed call contains one. It
+	// does not run before every warm call: a call right after a forced collection finds
+	// the runtime's background work (scavenging, parked threads) still going, which
+	// made the time of the fast methods swing by 2–5× from run to run.
+	var lastAlloc uint64
+	call := func(forceGC bool) ([]float64, reverse.Diag, time.Duration, uint64, error) {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
+		if forceGC || ms.HeapAlloc+2*lastAlloc >= ms.NextGC {
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+		}
 		a0 := ms.TotalAlloc
 		t0 := time.Now()
 		x, d, err := c.Reverse(p.x, p.batch, p.h, p.h, p.target, opt)
 		el := time.Since(t0)
 		runtime.ReadMemStats(&ms)
-		return x, d, el, ms.TotalAlloc - a0, err
+		lastAlloc = ms.TotalAlloc - a0
+		return x, d, el, lastAlloc, err
 	}
-	x, d, cold, allocCold, err := call()
+	x, d, cold, allocCold, err := call(true)
 	if err != nil {
 		cell.Status, cell.Reason = "skipped", err.Error()
 		return
@@ -572,7 +582,7 @@ func (r *runner) measureCell(ctx context.Context, cell *Cell, p *problem, opt re
 		for i := 0; i < maxRepeats && (i == 0 || time.Since(start) < budget) && ctx.Err() == nil; i++ {
 			var el time.Duration
 			var alloc uint64
-			x, d, el, alloc, err = call()
+			x, d, el, alloc, err = call(i == 0)
 			if err != nil {
 				cell.Status, cell.Reason = "skipped", "warm call: "+err.Error()
 				return
