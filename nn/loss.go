@@ -116,11 +116,7 @@ func MSEGradInto[F tensor.Float](dst, x, target *tensor.T[F], scale float64) *te
 	}
 	k := F(2 * scale / float64(n))
 	tensor.Parallel(n, mseGrain, func(lo, hi int) {
-		xs, ts, ds := x.Data[lo:hi], target.Data[lo:hi], dst.Data[lo:hi]
-		ts, ds = ts[:len(xs)], ds[:len(xs)]
-		for i, v := range xs {
-			ds[i] = k * (v - ts[i])
-		}
+		tensor.ScaledDiff(k, x.Data[lo:hi], target.Data[lo:hi], dst.Data[lo:hi])
 	})
 	return dst
 }
@@ -129,13 +125,7 @@ func MSEGradInto[F tensor.Float](dst, x, target *tensor.T[F], scale float64) *te
 func sumSqDiff[F tensor.Float](x, y []F) F {
 	var a [8]F
 	y = y[:len(x)]
-	i := 0
-	for ; i+8 <= len(x); i += 8 {
-		for k := range a {
-			d := x[i+k] - y[i+k]
-			a[k] += d * d
-		}
-	}
+	i := tensor.SumSqDiff8(x, y, &a)
 	for ; i < len(x); i++ {
 		d := x[i] - y[i]
 		a[0] += d * d
@@ -195,11 +185,7 @@ func MSEGradRowsInto[F tensor.Float](dst, x *tensor.T[F], src []F, idx []int, sc
 	k := F(2 * scale / float64(n))
 	tensor.Parallel(len(idx), max(1, mseGrain/size), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			xs, ds := x.Data[i*size:(i+1)*size], dst.Data[i*size:(i+1)*size]
-			ts := src[idx[i]*size : (idx[i]+1)*size]
-			for j, v := range xs {
-				ds[j] = k * (v - ts[j])
-			}
+			tensor.ScaledDiff(k, x.Data[i*size:(i+1)*size], src[idx[i]*size:(idx[i]+1)*size], dst.Data[i*size:(i+1)*size])
 		}
 	})
 	return dst
@@ -229,11 +215,8 @@ func sumSqDiffRows[F tensor.Float](x []F, lo int, src []F, size int, idx []int) 
 				a[0] += d * d
 			}
 		}
-		for ; i+8 <= m && j+i+8 <= full; i += 8 {
-			for k := range a {
-				d := xs[i+k] - t[i+k]
-				a[k] += d * d
-			}
+		if end := min(m, full-j); end > i {
+			i += tensor.SumSqDiff8(xs[i:end], t[i:end], &a) // i and j+i are 8-aligned here
 		}
 		for ; i < m; i++ {
 			d := xs[i] - t[i]

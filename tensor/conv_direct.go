@@ -62,18 +62,23 @@ func conv2dForwardWide[F Float](s ConvShape, x, w, b, y []F) {
 // wideTaps pass per input channel (every tap in registers for float32) instead of one
 // axpy per (co, ci, tap). The taps run in the order of the per-tap loop (co, ky, kx),
 // each a fused multiply-add, so dx has the same bits (the added products of the zero
-// padding are ±0, which leave every sum as it was). dw is a dot per tap, db a sequential
-// sum per plane; partial sums of the worker chunks are added in chunk order.
+// padding are ±0, which leave every sum as it was). dw is a dot per tap (wideDots: for
+// float32 thirteen taps at a time sharing the loads of dy, the bits of dot32), db a
+// sequential sum per plane; partial sums of the worker chunks are added in chunk order.
 func conv2dBackwardWide[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
 	ho, wo := s.OutSize()
 	W, plane := s.W, s.H*s.W
 	L := (ho-1)*W + wo
 	kk := s.KH * s.KW
 	pad, stride := wideGradPad(s)
-	var offsT []int32
+	var offsT, offs []int32
 	var wT []F
 	if dx != nil {
 		offsT, wT = flippedTaps(s, w, stride, pad)
+	}
+	nw := s.Cin * kk // weights per output channel
+	if dw != nil {
+		offs = wideOffsets(s)
 	}
 	type part struct {
 		lo  int
@@ -85,9 +90,10 @@ func conv2dBackwardWide[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
 		gp := getBuf[F](s.Cout * stride)
 		defer putBuf(gp)
 		clear(gp) // the padding and the columns ≥ Wo stay zero
-		var acc []F
+		var acc, dots []F
 		if dw != nil || db != nil {
 			acc = make([]F, len(w)+s.Cout)
+			dots = make([]F, nw)
 		}
 		for n := lo; n < hi; n++ {
 			dys := dy[n*s.Cout*ho*wo : (n+1)*s.Cout*ho*wo]
@@ -117,14 +123,10 @@ func conv2dBackwardWide[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
 			xs := x[n*s.Cin*plane : (n+1)*s.Cin*plane]
 			for co := 0; co < s.Cout; co++ {
 				g := gp[co*stride+pad : co*stride+pad+L]
-				for ci := 0; ci < s.Cin; ci++ {
-					xp := xs[ci*plane:]
-					ak := acc[(co*s.Cin+ci)*kk:]
-					for ky := 0; ky < s.KH; ky++ {
-						for kx := 0; kx < s.KW; kx++ {
-							ak[ky*s.KW+kx] += dot(xp[ky*W+kx:], g)
-						}
-					}
+				wideDots(xs, offs, g, dots)
+				ak := acc[co*nw : (co+1)*nw]
+				for t, v := range dots {
+					ak[t] += v
 				}
 			}
 		}
@@ -186,6 +188,18 @@ func wideTaps[F Float](x []F, offs []int32, w, y []F) {
 	}
 	for t, o := range offs {
 		axpy(w[t], x[int(o):], y)
+	}
+}
+
+// wideDots sets out[t] = dot(x[offs[t]:], g) for every tap t: dotTaps32 for float32 (the
+// same bits as dot32), one dot per tap otherwise.
+func wideDots[F Float](x []F, offs []int32, g, out []F) {
+	if o32, ok := any(out).([]float32); ok {
+		dotTaps32(any(x).([]float32), offs, any(g).([]float32), o32)
+		return
+	}
+	for t, o := range offs {
+		out[t] = dot(x[o:], g)
 	}
 }
 

@@ -134,7 +134,7 @@ func maxPool2x2[F Float](planes, h, w int, x, y []F, idx []int32) {
 // ReLUMaxPool2x2 is a = max(x, 0) followed by MaxPool2dForward(planes, h, w, 2, 2, 0, a,
 // y, idx) in one pass over planes of h×w: each pair of rows is rectified and pooled while
 // it is in cache (float32 with AVX-512: each plane rectified, then pooled 16 windows at a
-// time, pool_amd64_gen.go). a, y and idx get the same bits as the two separate passes
+// time, simd_amd64_gen.go). a, y and idx get the same bits as the two separate passes
 // (odd last rows and columns are rectified, not pooled).
 func ReLUMaxPool2x2[F Float](planes, h, w int, x, a, y []F, idx []int32) {
 	ho, wo := h/2, w/2

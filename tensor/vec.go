@@ -57,3 +57,34 @@ func dot[F Float](x, y []F) F {
 	}
 	return dotGo(x, y)
 }
+
+// SumSqDiff8 adds (x[i] − y[i])² to acc[i mod 8] for i < len(x) &^ 7, in order of i,
+// rounding each subtraction, square and addition in F: the eight interleaved partial sums
+// of a sum of squared differences (float32 in a SIMD register, the same bits). It returns
+// len(x) &^ 7, the number of elements used; y must be at least as long.
+func SumSqDiff8[F Float](x, y []F, acc *[8]F) int {
+	n := len(x) &^ 7
+	y = y[:n]
+	if x32, ok := any(x).([]float32); ok && sumSqDiff8_32(x32, any(y).([]float32), any(acc).(*[8]float32)) {
+		return n
+	}
+	for i := 0; i < n; i += 8 {
+		for k := range acc {
+			d := x[i+k] - y[i+k]
+			acc[k] += d * d
+		}
+	}
+	return n
+}
+
+// ScaledDiff sets d[i] = k·(x[i] − y[i]) for i < len(d) (x and y at least as long),
+// rounding after the subtraction and after the product (SIMD for float32, same bits).
+func ScaledDiff[F Float](k F, x, y, d []F) {
+	x, y = x[:len(d)], y[:len(d)]
+	if d32, ok := any(d).([]float32); ok && scaledDiff32(any(k).(float32), any(x).([]float32), any(y).([]float32), d32) {
+		return
+	}
+	for i, v := range x {
+		d[i] = k * (v - y[i])
+	}
+}

@@ -126,3 +126,92 @@ func TestAxpySplitMatchesSerial(t *testing.T) {
 		}
 	}
 }
+
+// SumSqDiff8 and ScaledDiff (SIMD for float32) give the bits of their plain loops for
+// every length 0–80, with zeros, negative zeros and large values mixed in.
+func TestSumSqDiff8AndScaledDiffSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(51, 52))
+	val := func() float32 {
+		switch rng.IntN(6) {
+		case 0:
+			return 0
+		case 1:
+			return float32(math.Copysign(0, -1))
+		case 2:
+			return float32(rng.NormFloat64() * 1e18)
+		}
+		return float32(rng.NormFloat64())
+	}
+	for n := 0; n <= 80; n++ {
+		x, y := make([]float32, n), make([]float32, n+3)
+		for i := range x {
+			x[i] = val()
+		}
+		for i := range y {
+			y[i] = val()
+		}
+		var acc, want [8]float32
+		for k := range acc {
+			acc[k] = val()
+		}
+		want = acc
+		for i := 0; i < n&^7; i += 8 {
+			for k := range want {
+				d := x[i+k] - y[i+k]
+				want[k] += d * d
+			}
+		}
+		if used := SumSqDiff8(x, y, &acc); used != n&^7 {
+			t.Fatalf("len %d: used %d", n, used)
+		}
+		for k := range acc {
+			if math.Float32bits(acc[k]) != math.Float32bits(want[k]) {
+				t.Fatalf("len %d: acc[%d]=%v, loop gives %v", n, k, acc[k], want[k])
+			}
+		}
+		k := val()
+		d := make([]float32, n)
+		ScaledDiff(k, x, y, d)
+		for i := range d {
+			if w := k * (x[i] - y[i]); math.Float32bits(d[i]) != math.Float32bits(w) {
+				t.Fatalf("len %d: d[%d]=%v, loop gives %v", n, i, d[i], w)
+			}
+		}
+	}
+}
+
+// dotTaps32 (AVX-512, 13 taps at a time, partial groups padded) gives the bits of one
+// dot32 per tap, for 1–30 taps and every length 0–140 of g (blocks of 32 and 8 and the
+// scalar tail), with the last tap reading up to the end of x.
+func TestDotTapsSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(53, 54))
+	for taps := 1; taps <= 30; taps++ {
+		for n := 0; n <= 140; n += 1 + rng.IntN(3) {
+			offs := make([]int32, taps)
+			maxOff := 0
+			for i := range offs {
+				offs[i] = int32(rng.IntN(50))
+				maxOff = max(maxOff, int(offs[i]))
+			}
+			x := make([]float32, maxOff+n)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			g := make([]float32, n)
+			for i := range g {
+				g[i] = float32(rng.NormFloat64())
+			}
+			out := make([]float32, taps)
+			dotTaps32(x, offs, g, out)
+			for i, o := range offs {
+				var want float32
+				if n > 0 {
+					want = dot32(x[o:], g)
+				}
+				if math.Float32bits(out[i]) != math.Float32bits(want) {
+					t.Fatalf("%d taps, len %d: out[%d]=%v, dot32 gives %v", taps, n, i, out[i], want)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,104 @@
+//go:build amd64 && !purego && !openblas
+
+package tensor
+
+//go:generate go run simd_amd64_gen.go
+
+// reluAVX512 is a[i] = max(x[i], 0) for i < len(a): see simd_amd64_gen.go.
+//
+//go:noescape
+func reluAVX512(x, a []float32)
+
+// maxPool2x2PlaneAVX512 pools one h×w plane 2×2 with stride 2: see simd_amd64_gen.go.
+//
+//go:noescape
+func maxPool2x2PlaneAVX512(a, y []float32, idx []int32, h, w int)
+
+// sumSqDiff8AVX2 adds (x[i] − y[i])² to acc[i mod 8] for i < len(x) &^ 7: see
+// simd_amd64_gen.go.
+//
+//go:noescape
+func sumSqDiff8AVX2(x, y []float32, acc *[8]float32)
+
+// scaledDiffAVX512 is d[i] = k·(x[i] − y[i]) for i < len(d): see simd_amd64_gen.go.
+//
+//go:noescape
+func scaledDiffAVX512(k float32, x, y, d []float32)
+
+// dotTapsAVX512 computes dotTapsGroup dot products of g with x at offs, as dotAVX2 would:
+// see simd_amd64_gen.go.
+//
+//go:noescape
+func dotTapsAVX512(x []float32, offs []int32, g []float32, out []float32)
+
+// dotTapsGroup is the number of taps of one dotTapsAVX512 call (simd_amd64_gen.go).
+const dotTapsGroup = 13
+
+// reluPool2x2Plane32 is ReLUMaxPool2x2 on one plane with AVX-512 (the same bits as the
+// scalar loops); it reports false, doing nothing, on CPUs without it.
+func reluPool2x2Plane32(x, a, y []float32, idx []int32, h, w int) bool {
+	if !hasAVX512 || h < 2 || w < 2 {
+		return false
+	}
+	ho, wo := h/2, w/2
+	x, a = x[:h*w], a[:h*w]
+	y, idx = y[:ho*wo], idx[:ho*wo]
+	reluAVX512(x, a)
+	maxPool2x2PlaneAVX512(a, y, idx, h, w)
+	return true
+}
+
+// sumSqDiff8_32 is SumSqDiff8 for float32 with AVX2; false without it.
+func sumSqDiff8_32(x, y []float32, acc *[8]float32) bool {
+	if !hasAVX2FMA {
+		return false
+	}
+	n := len(x) &^ 7
+	if n > 0 {
+		sumSqDiff8AVX2(x[:n], y[:n], acc)
+	}
+	return true
+}
+
+// scaledDiff32 is ScaledDiff for float32 with AVX-512; false without it.
+func scaledDiff32(k float32, x, y, d []float32) bool {
+	if !hasAVX512 {
+		return false
+	}
+	if len(d) > 0 {
+		scaledDiffAVX512(k, x[:len(d)], y[:len(d)], d)
+	}
+	return true
+}
+
+// dotTaps32 sets out[t] = dot32(x[offs[t]:], g) for every t (the same bits), with
+// AVX-512 dotTapsGroup taps at a time sharing the loads of g.
+func dotTaps32(x []float32, offs []int32, g, out []float32) {
+	out = out[:len(offs)]
+	if !hasAVX512 || len(g) == 0 {
+		for t, o := range offs {
+			out[t] = dot(x[o:], g)
+		}
+		return
+	}
+	for _, o := range offs {
+		_ = x[int(o)+len(g)-1]
+	}
+	var po [dotTapsGroup]int32
+	var pr [dotTapsGroup]float32
+	for s := 0; s < len(offs); s += dotTapsGroup {
+		if s+dotTapsGroup <= len(offs) {
+			dotTapsAVX512(x, offs[s:s+dotTapsGroup], g, out[s:s+dotTapsGroup])
+			continue
+		}
+		// A partial group: the missing taps repeat the first one and are dropped.
+		for i := range po {
+			po[i] = offs[s]
+			if s+i < len(offs) {
+				po[i] = offs[s+i]
+			}
+		}
+		dotTapsAVX512(x, po[:], g, pr[:])
+		copy(out[s:], pr[:len(offs)-s])
+	}
+}

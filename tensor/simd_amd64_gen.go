@@ -1,0 +1,390 @@
+//go:build ignore
+
+// simd_amd64_gen.go writes simd_amd64.s, the SIMD kernels of the small-model training
+// step: the fused ReLU + 2×2 max pool, the MSE sums and the multi-tap dot products of the
+// wide convolution's weight gradient: `go generate ./tensor` (or `go run
+// simd_amd64_gen.go` in this directory). Unrolled blocks, the candidates of the pool and
+// the taps of dotTaps are emitted by loops, so their registers stay consistent.
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+)
+
+var out bytes.Buffer
+
+func p(format string, args ...any) { fmt.Fprintf(&out, format+"\n", args...) }
+
+// reluBlock emits a[i] = max(x[i], 0) for 16 floats at byte offset off (Go's max: NaN
+// stays NaN, −0 becomes +0): VMAXPS gives x > 0 ? x : +0, and the NaN lanes take x back.
+// mask is "" or ", K2" (masked tail: masked-off lanes are neither loaded nor stored).
+func reluBlock(off int, mask string, in, res int) {
+	load := "VMOVUPS"
+	if mask != "" {
+		load = "VMOVUPS.Z"
+	}
+	p("\t%s %d(SI)%s, Z%d", load, off, mask, in)
+	p("\tVMAXPS Z0, Z%d, Z%d", in, res)
+	p("\tVCMPPS $3, Z%d, Z%d, K1", in, in) // unordered: x is NaN
+	p("\tVMOVAPS Z%d, K1, Z%d", in, res)
+	p("\tVMOVUPS Z%d%s, %d(DI)", res, mask, off)
+}
+
+func relu() {
+	p("// func reluAVX512(x, a []float32)")
+	p("// a[i] = max(x[i], 0) for i < len(a) (len(x) ≥ len(a)), with Go's max semantics.")
+	p("TEXT ·reluAVX512(SB), NOSPLIT, $0-48")
+	p("\tMOVQ x_base+0(FP), SI")
+	p("\tMOVQ a_base+24(FP), DI")
+	p("\tMOVQ a_len+32(FP), CX")
+	p("\tVPXORD Z0, Z0, Z0")
+	p("")
+	p("relu64:")
+	p("\tCMPQ CX, $64")
+	p("\tJL   relu16")
+	for b := 0; b < 4; b++ {
+		reluBlock(64*b, "", 1+b, 5+b)
+	}
+	p("\tADDQ $256, SI")
+	p("\tADDQ $256, DI")
+	p("\tSUBQ $64, CX")
+	p("\tJMP  relu64")
+	p("")
+	p("relu16:")
+	p("\tCMPQ CX, $16")
+	p("\tJL   relutail")
+	reluBlock(0, "", 1, 5)
+	p("\tADDQ $64, SI")
+	p("\tADDQ $64, DI")
+	p("\tSUBQ $16, CX")
+	p("\tJMP  relu16")
+	p("")
+	p("relutail:")
+	p("\tTESTQ CX, CX")
+	p("\tJZ    reludone")
+	p("\tMOVL  $1, AX")
+	p("\tSHLL  CX, AX")
+	p("\tDECL  AX")
+	p("\tKMOVW AX, K2")
+	reluBlock(0, ", K2", 1, 5)
+	p("")
+	p("reludone:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+// pool emits maxPool2x2PlaneAVX512. Per pair of rows, 16 windows at a time: the two rows'
+// 32 values are split into even and odd columns (VPERMI2PS), and the window maximum runs
+// through the candidates in row-major order with a strict greater-than (ordered, so NaN
+// never replaces), as the scalar loop does; the flat arg-max follows in the same lanes.
+func pool() {
+	p("// func maxPool2x2PlaneAVX512(a, y []float32, idx []int32, h, w int)")
+	p("// 2×2, stride-2 max pooling of one h×w plane a into y and idx (h/2 × w/2, the first")
+	p("// arg-max in row-major window order, as a flat index into the plane).")
+	p("TEXT ·maxPool2x2PlaneAVX512(SB), NOSPLIT, $0-88")
+	p("\tMOVQ a_base+0(FP), SI")
+	p("\tMOVQ y_base+24(FP), DI")
+	p("\tMOVQ idx_base+48(FP), R8")
+	p("\tMOVQ h+72(FP), R9")
+	p("\tMOVQ w+80(FP), R10")
+	p("\tSHRQ $1, R9") // ho
+	p("\tMOVQ R10, R11")
+	p("\tSHRQ $1, R11") // wo
+	p("\tVMOVDQU32 poolEven<>(SB), Z20")
+	p("\tVMOVDQU32 poolOdd<>(SB), Z21")
+	p("\tMOVL $1, AX")
+	p("\tVPBROADCASTD AX, Z24")
+	p("\tVPBROADCASTD R10, Z23")
+	p("\tXORQ R12, R12") // oy
+	p("\tXORQ R13, R13") // base = 2·oy·w
+	p("")
+	p("poolrow:")
+	p("\tCMPQ R12, R9")
+	p("\tJGE  pooldone")
+	p("\tLEAQ (SI)(R13*4), AX") // row 2·oy
+	p("\tLEAQ (AX)(R10*4), BX") // row 2·oy+1
+	p("\tXORQ R15, R15")        // ox0
+	p("")
+	p("poolcol:")
+	p("\tMOVQ R11, DX")
+	p("\tSUBQ R15, DX") // windows left
+	p("\tJLE  poolrowdone")
+	p("\tCMPQ DX, $16")
+	p("\tJL   poolpart")
+	p("\tMOVL $0xffff, R14")
+	p("\tKMOVW R14, K1")
+	p("\tKMOVW R14, K2")
+	p("\tKMOVW R14, K3")
+	p("\tJMP  poolbody")
+	p("")
+	p("poolpart:") // 1–15 windows: 2·DX values per row
+	p("\tMOVQ DX, CX")
+	p("\tMOVL $1, R14")
+	p("\tSHLL CX, R14")
+	p("\tDECL R14")
+	p("\tKMOVW R14, K3")
+	p("\tLEAQ (DX)(DX*1), CX")
+	p("\tCMPQ CX, $16")
+	p("\tJL   poolsmall")
+	p("\tSUBQ $16, CX")
+	p("\tMOVL $1, R14")
+	p("\tSHLL CX, R14")
+	p("\tDECL R14")
+	p("\tKMOVW R14, K2")
+	p("\tMOVL $0xffff, R14")
+	p("\tKMOVW R14, K1")
+	p("\tJMP  poolbody")
+	p("")
+	p("poolsmall:")
+	p("\tMOVL $1, R14")
+	p("\tSHLL CX, R14")
+	p("\tDECL R14")
+	p("\tKMOVW R14, K1")
+	p("\tKXORW K2, K2, K2")
+	p("")
+	p("poolbody:")
+	p("\tVMOVUPS.Z (AX)(R15*8), K1, Z1")
+	p("\tVMOVUPS.Z 64(AX)(R15*8), K2, Z2")
+	p("\tVMOVUPS.Z (BX)(R15*8), K1, Z3")
+	p("\tVMOVUPS.Z 64(BX)(R15*8), K2, Z4")
+	// Candidates in window order: even and odd columns of row 0, then of row 1.
+	type cand struct{ dst, lo, hi, perm int }
+	cands := []cand{{5, 1, 2, 20}, {6, 1, 2, 21}, {7, 3, 4, 20}, {8, 3, 4, 21}}
+	for _, c := range cands {
+		p("\tVMOVDQA32 Z%d, Z%d", c.perm, c.dst)
+		p("\tVPERMI2PS Z%d, Z%d, Z%d", c.hi, c.lo, c.dst)
+	}
+	// Flat indices of the candidates: base + 2·ox0 + 2·lane (+1, +w, +w+1).
+	p("\tLEAQ (R13)(R15*2), R14")
+	p("\tVPBROADCASTD R14, Z9")
+	p("\tVPADDD Z20, Z9, Z9")  // even column of row 0
+	p("\tVPADDD Z24, Z9, Z10") // odd column of row 0
+	p("\tVPADDD Z23, Z9, Z12") // even column of row 1
+	p("\tVPADDD Z24, Z12, Z13")
+	p("\tVMOVDQA32 Z9, Z11") // arg-max so far
+	for i, c := range cands[1:] {
+		ix := []int{10, 12, 13}[i]
+		p("\tVCMPPS $0x1e, Z5, Z%d, K4", c.dst) // candidate > best (ordered)
+		p("\tVMOVAPS Z%d, K4, Z5", c.dst)
+		p("\tVMOVDQA32 Z%d, K4, Z11", ix)
+	}
+	p("\tVMOVUPS Z5, K3, (DI)(R15*4)")
+	p("\tVMOVDQU32 Z11, K3, (R8)(R15*4)")
+	p("\tADDQ $16, R15")
+	p("\tJMP  poolcol")
+	p("")
+	p("poolrowdone:")
+	p("\tLEAQ (DI)(R11*4), DI")
+	p("\tLEAQ (R8)(R11*4), R8")
+	p("\tLEAQ (R13)(R10*2), R13")
+	p("\tINCQ R12")
+	p("\tJMP  poolrow")
+	p("")
+	p("pooldone:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+	for _, d := range []struct {
+		name  string
+		first int
+	}{{"poolEven", 0}, {"poolOdd", 1}} {
+		for l := 0; l < 16; l++ {
+			p("DATA %s<>+%d(SB)/4, $%d", d.name, 4*l, d.first+2*l)
+		}
+		p("GLOBL %s<>(SB), RODATA|NOPTR, $64", d.name)
+		p("")
+	}
+}
+
+// sumSqDiff emits sumSqDiff8AVX2: the eight interleaved partial sums of squared
+// differences of the scalar loop, one per lane of a Y register, with the subtraction,
+// square and addition rounded separately in the same order.
+func sumSqDiff() {
+	p("// func sumSqDiff8AVX2(x, y []float32, acc *[8]float32)")
+	p("// acc[k] += (x[i] − y[i])² for i ≡ k (mod 8), i < len(x) &^ 7, in order of i.")
+	p("TEXT ·sumSqDiff8AVX2(SB), NOSPLIT, $0-56")
+	p("\tMOVQ x_base+0(FP), SI")
+	p("\tMOVQ x_len+8(FP), CX")
+	p("\tMOVQ y_base+24(FP), DI")
+	p("\tMOVQ acc+48(FP), AX")
+	p("\tVMOVUPS (AX), Y0")
+	p("")
+	p("ssd8:")
+	p("\tCMPQ CX, $8")
+	p("\tJL   ssddone")
+	p("\tVMOVUPS (SI), Y1")
+	p("\tVSUBPS (DI), Y1, Y1")
+	p("\tVMULPS Y1, Y1, Y1")
+	p("\tVADDPS Y1, Y0, Y0")
+	p("\tADDQ $32, SI")
+	p("\tADDQ $32, DI")
+	p("\tSUBQ $8, CX")
+	p("\tJMP  ssd8")
+	p("")
+	p("ssddone:")
+	p("\tVMOVUPS Y0, (AX)")
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+// scaledDiff emits scaledDiffAVX512: d = k·(x − y), rounded after the subtraction and
+// after the product, as in Go.
+func scaledDiff() {
+	p("// func scaledDiffAVX512(k float32, x, y, d []float32)")
+	p("// d[i] = k·(x[i] − y[i]) for i < len(d) (x and y at least as long).")
+	p("TEXT ·scaledDiffAVX512(SB), NOSPLIT, $0-80")
+	p("\tVBROADCASTSS k+0(FP), Z0")
+	p("\tMOVQ x_base+8(FP), SI")
+	p("\tMOVQ y_base+32(FP), DI")
+	p("\tMOVQ d_base+56(FP), DX")
+	p("\tMOVQ d_len+64(FP), CX")
+	p("")
+	p("sd16:")
+	p("\tCMPQ CX, $16")
+	p("\tJL   sdtail")
+	p("\tVMOVUPS (SI), Z1")
+	p("\tVSUBPS (DI), Z1, Z1")
+	p("\tVMULPS Z1, Z0, Z1")
+	p("\tVMOVUPS Z1, (DX)")
+	p("\tADDQ $64, SI")
+	p("\tADDQ $64, DI")
+	p("\tADDQ $64, DX")
+	p("\tSUBQ $16, CX")
+	p("\tJMP  sd16")
+	p("")
+	p("sdtail:")
+	p("\tTESTQ CX, CX")
+	p("\tJZ    sddone")
+	p("\tMOVL  $1, AX")
+	p("\tSHLL  CX, AX")
+	p("\tDECL  AX")
+	p("\tKMOVW AX, K1")
+	p("\tVMOVUPS.Z (SI), K1, Z1")
+	p("\tVMOVUPS.Z (DI), K1, Z2")
+	p("\tVSUBPS Z2, Z1, Z1")
+	p("\tVMULPS Z1, Z0, Z1")
+	p("\tVMOVUPS Z1, K1, (DX)")
+	p("")
+	p("sddone:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+// dotTapsGroup is the number of taps dotTapsAVX512 handles at once: two Z accumulators
+// each, two registers for g, the rest scratch.
+const dotTapsGroup = 13
+
+// dotTaps emits dotTapsAVX512, which computes n = dotTapsGroup dot products
+// out[t] = Σ_j x[offs[t]+j]·g[j], j < len(g), sharing the loads of g, each rounded
+// exactly as dotAVX2 (vec_amd64.s) rounds it: dotAVX2's four Y accumulators of a
+// 32-element step are the halves of two Z registers (lanes 0–15 and 16–31), its 8-element
+// steps go to the low half of the first with a mask, and the reduction and the scalar
+// tail repeat its instructions (VADDPS, VEXTRACTF128 + VADDPS, two VHADDPS, VFMADD231SS).
+func dotTaps(n int) {
+	if 2*n+2 > 28 {
+		panic("too many taps")
+	}
+	acc := func(t, h int) int { return 2*t + h }
+	p("// func dotTapsAVX512(x []float32, offs []int32, g []float32, out []float32)")
+	p("// out[t] = Σ_j x[offs[t]+j]·g[j] over j < len(g) for the first %d taps, with the", n)
+	p("// summation order and roundings of dotAVX2. The caller checks the bounds.")
+	p("TEXT ·dotTapsAVX512(SB), NOSPLIT, $0-96")
+	p("\tMOVQ x_base+0(FP), SI")
+	p("\tMOVQ offs_base+24(FP), R9")
+	p("\tMOVQ g_base+48(FP), DI")
+	p("\tMOVQ g_len+56(FP), CX")
+	p("\tMOVQ out_base+72(FP), R10")
+	for t := 0; t < n; t++ {
+		p("\tVPXORD Z%d, Z%d, Z%d", acc(t, 0), acc(t, 0), acc(t, 0))
+		p("\tVPXORD Z%d, Z%d, Z%d", acc(t, 1), acc(t, 1), acc(t, 1))
+	}
+	g0, g1 := 2*n, 2*n+1
+	p("")
+	p("dt32:")
+	p("\tCMPQ CX, $32")
+	p("\tJL   dt8pre")
+	p("\tVMOVUPS (DI), Z%d", g0)
+	p("\tVMOVUPS 64(DI), Z%d", g1)
+	for t := 0; t < n; t++ {
+		p("\tMOVLQSX %d(R9), AX", 4*t)
+		p("\tVFMADD231PS (SI)(AX*4), Z%d, Z%d", g0, acc(t, 0))
+		p("\tVFMADD231PS 64(SI)(AX*4), Z%d, Z%d", g1, acc(t, 1))
+	}
+	p("\tADDQ $128, SI")
+	p("\tADDQ $128, DI")
+	p("\tSUBQ $32, CX")
+	p("\tJMP  dt32")
+	p("")
+	p("dt8pre:")
+	p("\tMOVL $0xff, AX")
+	p("\tKMOVW AX, K1")
+	p("")
+	p("dt8:")
+	p("\tCMPQ CX, $8")
+	p("\tJL   dtreduce")
+	p("\tVMOVUPS.Z (DI), K1, Z%d", g0)
+	for t := 0; t < n; t++ {
+		p("\tMOVLQSX %d(R9), AX", 4*t)
+		p("\tVFMADD231PS (SI)(AX*4), Z%d, K1, Z%d", g0, acc(t, 0))
+	}
+	p("\tADDQ $32, SI")
+	p("\tADDQ $32, DI")
+	p("\tSUBQ $8, CX")
+	p("\tJMP  dt8")
+	p("")
+	p("dtreduce:")
+	// Per tap: Y0+Y1, Y2+Y3, their sum, 128-bit halves, two horizontal adds, then the
+	// scalar tail. VHADDPS has no EVEX form (registers below 16 only): the sum moves to X0
+	// and the tail loads go to X1, tap 0's registers, free once tap 0 is reduced (for tap
+	// 0 itself they are dead by then).
+	for t := 0; t < n; t++ {
+		a, b := acc(t, 0), acc(t, 1)
+		p("\tVEXTRACTF32X8 $1, Z%d, Y28", a)
+		p("\tVADDPS Y28, Y%d, Y%d", a, a) // Y0 + Y1
+		p("\tVEXTRACTF32X8 $1, Z%d, Y29", b)
+		p("\tVADDPS Y29, Y%d, Y%d", b, b) // Y2 + Y3
+		p("\tVADDPS Y%d, Y%d, Y%d", b, a, a)
+		p("\tVEXTRACTF32X4 $1, Y%d, X28", a)
+		p("\tVADDPS X28, X%d, X28", a)
+		p("\tVMOVAPS X28, X0")
+		p("\tVHADDPS X0, X0, X0")
+		p("\tVHADDPS X0, X0, X0")
+		p("\tMOVLQSX %d(R9), AX", 4*t)
+		p("\tLEAQ (SI)(AX*4), BX")
+		p("\tXORQ DX, DX")
+		p("dttail%d:", t)
+		p("\tCMPQ DX, CX")
+		p("\tJGE  dtstore%d", t)
+		p("\tVMOVSS (BX)(DX*4), X1")
+		p("\tVFMADD231SS (DI)(DX*4), X1, X0")
+		p("\tINCQ DX")
+		p("\tJMP  dttail%d", t)
+		p("dtstore%d:", t)
+		p("\tVMOVSS X0, %d(R10)", 4*t)
+	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+func main() {
+	p("// Code generated by simd_amd64_gen.go; DO NOT EDIT.")
+	p("")
+	p("//go:build amd64 && !purego && !openblas")
+	p("")
+	p("#include \"textflag.h\"")
+	p("")
+	relu()
+	pool()
+	sumSqDiff()
+	scaledDiff()
+	dotTaps(dotTapsGroup)
+	if err := os.WriteFile("simd_amd64.s", append(bytes.TrimRight(out.Bytes(), "\n"), '\n'), 0o644); err != nil {
+		panic(err)
+	}
+}

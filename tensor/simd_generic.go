@@ -1,0 +1,19 @@
+//go:build !amd64 || purego || openblas
+
+package tensor
+
+// reluPool2x2Plane32 reports false: the scalar loops of ReLUMaxPool2x2 run instead.
+func reluPool2x2Plane32(x, a, y []float32, idx []int32, h, w int) bool { return false }
+
+// sumSqDiff8_32 reports false: SumSqDiff8 runs its Go loop.
+func sumSqDiff8_32(x, y []float32, acc *[8]float32) bool { return false }
+
+// scaledDiff32 reports false: ScaledDiff runs its Go loop.
+func scaledDiff32(k float32, x, y, d []float32) bool { return false }
+
+// dotTaps32 sets out[t] = dot32(x[offs[t]:], g) for every t.
+func dotTaps32(x []float32, offs []int32, g, out []float32) {
+	for t, o := range offs {
+		out[t] = dot32(x[o:], g)
+	}
+}
