@@ -17,10 +17,12 @@ func conv2dForwardWide[F Float](s ConvShape, x, w, b, y []F) {
 	W, plane := s.W, s.H*s.W
 	L := (ho-1)*W + wo
 	offs := wideOffsets(s)
+	taps := len(offs)
+	wI := interleaveTaps(w, s.Cout, taps)
 	Parallel(s.N, 1, func(lo, hi int) {
-		yw := getBuf[F](L)
+		yw := getBuf[F](s.Cout * L)
 		defer putBuf(yw)
-		yw = yw[:L]
+		yw = yw[:s.Cout*L]
 		for n := lo; n < hi; n++ {
 			xs := x[n*s.Cin*plane : (n+1)*s.Cin*plane]
 			ys := y[n*s.Cout*ho*wo : (n+1)*s.Cout*ho*wo]
@@ -29,38 +31,78 @@ func conv2dForwardWide[F Float](s ConvShape, x, w, b, y []F) {
 				if b != nil {
 					bv = b[co]
 				}
-				for i := range yw {
-					yw[i] = bv
-				}
-				if y32, ok := any(yw).([]float32); ok {
-					// All taps of the channel in one register-blocked pass (same bits).
-					taps := s.Cin * s.KH * s.KW
-					convTaps32(any(xs).([]float32), offs, any(w[co*taps:(co+1)*taps]).([]float32), y32)
-				} else {
-					for ci := 0; ci < s.Cin; ci++ {
-						xp := xs[ci*plane:]
-						wk := w[(co*s.Cin+ci)*s.KH*s.KW:]
-						for ky := 0; ky < s.KH; ky++ {
-							for kx := 0; kx < s.KW; kx++ {
-								axpy(wk[ky*s.KW+kx], xp[ky*W+kx:], yw)
-							}
-						}
-					}
-				}
-				yp := ys[co*ho*wo:]
+				fill(yw[co*L:(co+1)*L], bv)
+			}
+			// All taps of up to four channels in one register-blocked pass (same bits).
+			wideTapsMulti(xs, offs, w, wI, yw, L, s.Cout)
+			for co := 0; co < s.Cout; co++ {
+				yp, yc := ys[co*ho*wo:], yw[co*L:]
 				for oy := 0; oy < ho; oy++ {
-					copy(yp[oy*wo:(oy+1)*wo], yw[oy*W:oy*W+wo])
+					copy(yp[oy*wo:(oy+1)*wo], yc[oy*W:oy*W+wo])
 				}
 			}
 		}
 	})
 }
 
+// fill sets every element of y to v, doubling copies.
+func fill[F Float](y []F, v F) {
+	if len(y) == 0 {
+		return
+	}
+	y[0] = v
+	for k := 1; k < len(y); k *= 2 {
+		copy(y[k:], y[:k])
+	}
+}
+
+// interleaveTaps reorders the weights of c outputs, w[ch·T+t], into the layout of
+// convTapsMulti32 for float32: groups of up to four outputs, group k (outputs 4k …) at
+// 4k·T holding w[t·g+ch−4k] for its g outputs. It returns nil for float64.
+func interleaveTaps[F Float](w []F, c, T int) []F {
+	if _, ok := any(w).([]float32); !ok {
+		return nil
+	}
+	wI := make([]F, c*T)
+	for ch0 := 0; ch0 < c; ch0 += 4 {
+		g := min(4, c-ch0)
+		for k := 0; k < g; k++ {
+			for t := 0; t < T; t++ {
+				wI[ch0*T+t*g+k] = w[(ch0+k)*T+t]
+			}
+		}
+	}
+	return wI
+}
+
+// wideTapsMulti is y[ch·n+j] += Σ_t w[ch·T+t]·x[offs[t]+j] for c outputs, j < n: for
+// float32 convTapsMulti32 on up to four outputs at a time (wI = interleaveTaps(w)), one
+// axpy per tap otherwise; the same bits either way.
+func wideTapsMulti[F Float](x []F, offs []int32, w, wI, y []F, n, c int) {
+	T := len(offs)
+	if y32, ok := any(y).([]float32); ok {
+		x32, wI32 := any(x).([]float32), any(wI).([]float32)
+		for ch0 := 0; ch0 < c; ch0 += 4 {
+			g := min(4, c-ch0)
+			convTapsMulti32(x32, offs, wI32[ch0*T:(ch0+g)*T], y32[ch0*n:(ch0+g)*n], n, g)
+		}
+		return
+	}
+	if n == 0 {
+		return
+	}
+	for ch := 0; ch < c; ch++ {
+		for t, o := range offs {
+			axpy(w[ch*T+t], x[o:], y[ch*n:(ch+1)*n])
+		}
+	}
+}
+
 // conv2dBackwardWide computes dx as a full correlation of dy with the flipped kernel:
 // each sample's wide output gradient is stored with P = (KH−1)·W + KW−1 zeros in front
-// (gradPad), so dx[ci][i] = Σ_(co,ky,kx) w[co,ci,ky,kx]·gp[co][P − ky·W − kx + i] is one
-// wideTaps pass per input channel (every tap in registers for float32) instead of one
-// axpy per (co, ci, tap). The taps run in the order of the per-tap loop (co, ky, kx),
+// (wideGradPad), so dx[ci][i] = Σ_(co,ky,kx) w[co,ci,ky,kx]·gp[co][P − ky·W − kx + i] is
+// one wideTapsMulti pass for all input channels (for float32 every tap in registers, up
+// to four channels sharing the loads of gp) instead of one axpy per (co, ci, tap). The taps run in the order of the per-tap loop (co, ky, kx),
 // each a fused multiply-add, so dx has the same bits (the added products of the zero
 // padding are ±0, which leave every sum as it was). dw is a dot per tap (wideDots: for
 // float32 thirteen taps at a time sharing the loads of dy, the bits of dot32), db a
@@ -72,9 +114,10 @@ func conv2dBackwardWide[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
 	kk := s.KH * s.KW
 	pad, stride := wideGradPad(s)
 	var offsT, offs []int32
-	var wT []F
+	var wT, wTI []F
 	if dx != nil {
 		offsT, wT = flippedTaps(s, w, stride, pad)
+		wTI = interleaveTaps(wT, s.Cin, len(offsT))
 	}
 	nw := s.Cin * kk // weights per output channel
 	if dw != nil {
@@ -106,10 +149,7 @@ func conv2dBackwardWide[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
 			if dx != nil {
 				dxs := dx[n*s.Cin*plane : (n+1)*s.Cin*plane]
 				clear(dxs)
-				nt := s.Cout * kk
-				for ci := 0; ci < s.Cin; ci++ {
-					wideTaps(gp, offsT, wT[ci*nt:(ci+1)*nt], dxs[ci*plane:(ci+1)*plane])
-				}
+				wideTapsMulti(gp, offsT, wT, wTI, dxs, plane, s.Cin)
 			}
 			if acc == nil {
 				continue
@@ -177,18 +217,6 @@ func flippedTaps[F Float](s ConvShape, w []F, stride, pad int) ([]int32, []F) {
 		}
 	}
 	return offs, wT
-}
-
-// wideTaps is y[j] += Σ_t w[t]·x[offs[t]+j] for j < len(y), taps in order: convTaps32 for
-// float32 (the same bits as one axpy per tap), one axpy per tap otherwise.
-func wideTaps[F Float](x []F, offs []int32, w, y []F) {
-	if y32, ok := any(y).([]float32); ok {
-		convTaps32(any(x).([]float32), offs, any(w).([]float32), y32)
-		return
-	}
-	for t, o := range offs {
-		axpy(w[t], x[int(o):], y)
-	}
 }
 
 // wideDots sets out[t] = dot(x[offs[t]:], g) for every tap t: dotTaps32 for float32 (the

@@ -698,3 +698,37 @@ func TestConvTapsSameBitsAllLengths(t *testing.T) {
 		}
 	}
 }
+
+// convTapsMulti32 (c outputs sharing the input loads: AVX-512 kernels for c = 2–4) gives
+// the bits of one convTaps32 per output, for every length 0–150 and 1–80 taps.
+func TestConvTapsMultiSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	for c := 1; c <= 5; c++ {
+		for n := 0; n <= 150; n += 1 + rng.IntN(4) {
+			taps := 1 + rng.IntN(80)
+			offs := make([]int32, taps)
+			maxOff := 0
+			for i := range offs {
+				offs[i] = int32(rng.IntN(60))
+				maxOff = max(maxOff, int(offs[i]))
+			}
+			x := to32(randSlice(rng, maxOff+n))
+			w := to32(randSlice(rng, c*taps)) // w[ch*taps+t]
+			wI := make([]float32, len(w))
+			for ch := 0; ch < c; ch++ {
+				for i := 0; i < taps; i++ {
+					wI[i*c+ch] = w[ch*taps+i]
+				}
+			}
+			y := to32(randSlice(rng, c*n))
+			want := append([]float32(nil), y...)
+			for ch := 0; ch < c; ch++ {
+				convTaps32(x, offs, w[ch*taps:(ch+1)*taps], want[ch*n:(ch+1)*n])
+			}
+			convTapsMulti32(x, offs, wI, y, n, c)
+			if i := sameBits(y, want); i >= 0 {
+				t.Fatalf("c %d, len %d, %d taps: y[%d]=%v, convTaps32 gives %v", c, n, taps, i, y[i], want[i])
+			}
+		}
+	}
+}

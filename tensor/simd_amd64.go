@@ -102,3 +102,43 @@ func dotTaps32(x []float32, offs []int32, g, out []float32) {
 		copy(out[s:], pr[:len(offs)-s])
 	}
 }
+
+// convTaps<c>AVX512 apply the taps of c outputs at once: see simd_amd64_gen.go.
+//
+//go:noescape
+func convTaps2AVX512(x []float32, offs []int32, w []float32, y []float32, n int)
+
+//go:noescape
+func convTaps3AVX512(x []float32, offs []int32, w []float32, y []float32, n int)
+
+//go:noescape
+func convTaps4AVX512(x []float32, offs []int32, w []float32, y []float32, n int)
+
+// convTapsMulti32 is y[ch·n+j] += Σ_t wI[t·c+ch]·x[offs[t]+j] for ch < c ≤ 4, j < n: c
+// outputs sharing the input loads, the same bits as one convTaps32 per output.
+func convTapsMulti32(x []float32, offs []int32, wI, y []float32, n, c int) {
+	if n == 0 || len(offs) == 0 {
+		return
+	}
+	if !hasAVX512 || c == 1 || c > 4 {
+		for ch := 0; ch < c; ch++ {
+			for t, o := range offs {
+				axpy32(wI[t*c+ch], x[int(o):], y[ch*n:(ch+1)*n])
+			}
+		}
+		return
+	}
+	for _, o := range offs {
+		_ = x[int(o)+n-1]
+	}
+	_ = wI[len(offs)*c-1]
+	_ = y[c*n-1]
+	switch c {
+	case 2:
+		convTaps2AVX512(x, offs, wI, y, n)
+	case 3:
+		convTaps3AVX512(x, offs, wI, y, n)
+	case 4:
+		convTaps4AVX512(x, offs, wI, y, n)
+	}
+}

@@ -17,3 +17,15 @@ func dotTaps32(x []float32, offs []int32, g, out []float32) {
 		out[t] = dot32(x[o:], g)
 	}
 }
+
+// convTapsMulti32 is y[ch·n+j] += Σ_t wI[t·c+ch]·x[offs[t]+j] for ch < c, j < n.
+func convTapsMulti32(x []float32, offs []int32, wI, y []float32, n, c int) {
+	if n == 0 {
+		return
+	}
+	for ch := 0; ch < c; ch++ {
+		for t, o := range offs {
+			axpy32(wI[t*c+ch], x[int(o):], y[ch*n:(ch+1)*n])
+		}
+	}
+}
