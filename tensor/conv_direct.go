@@ -138,6 +138,17 @@ func conv2dBackwardWide[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
 			acc = make([]F, len(w)+s.Cout)
 			dots = make([]F, nw)
 		}
+		if db != nil {
+			// The planes of the chunk's samples are consecutive: their sums run eight
+			// side by side and are added per sample in order.
+			sums := getBuf[F]((hi - lo) * s.Cout)
+			clear(sums)
+			planeSums(dy[lo*s.Cout*ho*wo:hi*s.Cout*ho*wo], ho*wo, sums)
+			for i, v := range sums {
+				acc[len(w)+i%s.Cout] += v
+			}
+			putBuf(sums)
+		}
 		for n := lo; n < hi; n++ {
 			dys := dy[n*s.Cout*ho*wo : (n+1)*s.Cout*ho*wo]
 			for co := 0; co < s.Cout; co++ {
@@ -153,9 +164,6 @@ func conv2dBackwardWide[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
 			}
 			if acc == nil {
 				continue
-			}
-			if db != nil {
-				planeSums(dys, ho*wo, acc[len(w):])
 			}
 			if dw == nil {
 				continue
@@ -232,39 +240,37 @@ func wideDots[F Float](x []F, offs []int32, g, out []F) {
 }
 
 // planeSums adds to out[p] the sequential sum of plane p of x (planes of hw values, in
-// order, as a plain loop would), running four planes' sums side by side so the chains of
+// order, as a plain loop would), running eight planes' sums side by side so the chains of
 // dependent additions overlap.
 func planeSums[F Float](x []F, hw int, out []F) {
 	p := 0
-	for ; p+4 <= len(out); p += 4 {
-		x0, x1, x2, x3 := x[p*hw:(p+1)*hw], x[(p+1)*hw:(p+2)*hw], x[(p+2)*hw:(p+3)*hw], x[(p+3)*hw:(p+4)*hw]
+	for ; p+8 <= len(out); p += 8 {
+		x0 := x[p*hw : (p+1)*hw]
+		x1, x2, x3 := x[(p+1)*hw:(p+2)*hw], x[(p+2)*hw:(p+3)*hw], x[(p+3)*hw:(p+4)*hw]
+		x4, x5, x6, x7 := x[(p+4)*hw:(p+5)*hw], x[(p+5)*hw:(p+6)*hw], x[(p+6)*hw:(p+7)*hw], x[(p+7)*hw:(p+8)*hw]
 		x1, x2, x3 = x1[:len(x0)], x2[:len(x0)], x3[:len(x0)]
-		var s0, s1, s2, s3 F
+		x4, x5, x6, x7 = x4[:len(x0)], x5[:len(x0)], x6[:len(x0)], x7[:len(x0)]
+		var s0, s1, s2, s3, s4, s5, s6, s7 F
 		for i, v := range x0 {
 			s0 += v
 			s1 += x1[i]
 			s2 += x2[i]
 			s3 += x3[i]
+			s4 += x4[i]
+			s5 += x5[i]
+			s6 += x6[i]
+			s7 += x7[i]
 		}
 		out[p] += s0
 		out[p+1] += s1
 		out[p+2] += s2
 		out[p+3] += s3
+		out[p+4] += s4
+		out[p+5] += s5
+		out[p+6] += s6
+		out[p+7] += s7
 	}
-	switch len(out) - p {
-	case 3:
-		x0, x1, x2 := x[p*hw:(p+1)*hw], x[(p+1)*hw:(p+2)*hw], x[(p+2)*hw:(p+3)*hw]
-		x1, x2 = x1[:len(x0)], x2[:len(x0)]
-		var s0, s1, s2 F
-		for i, v := range x0 {
-			s0 += v
-			s1 += x1[i]
-			s2 += x2[i]
-		}
-		out[p] += s0
-		out[p+1] += s1
-		out[p+2] += s2
-	case 2:
+	for ; p+2 <= len(out); p += 2 {
 		x0, x1 := x[p*hw:(p+1)*hw], x[(p+1)*hw:(p+2)*hw]
 		x1 = x1[:len(x0)]
 		var s0, s1 F
@@ -274,7 +280,8 @@ func planeSums[F Float](x []F, hw int, out []F) {
 		}
 		out[p] += s0
 		out[p+1] += s1
-	case 1:
+	}
+	if p < len(out) {
 		var s0 F
 		for _, v := range x[p*hw : (p+1)*hw] {
 			s0 += v
