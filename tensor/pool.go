@@ -198,9 +198,12 @@ func ReLUMaxPool2x2Backward[F Float](planes, h, w int, dy, y []F, idx []int32, d
 	Parallel(planes, 8, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			dp := dx[p*h*w : (p+1)*h*w]
-			clear(dp)
 			gs, ys, is := dy[p*ho*wo:(p+1)*ho*wo], y[p*ho*wo:(p+1)*ho*wo], idx[p*ho*wo:(p+1)*ho*wo]
 			ys, is = ys[:len(gs)], is[:len(gs)]
+			if g32, ok := any(gs).([]float32); ok && reluPoolBack2x2Plane32(g32, any(ys).([]float32), is, any(dp).([]float32), h, w) {
+				continue
+			}
+			clear(dp)
 			if g32, ok := any(gs).([]float32); ok {
 				reluPoolScatter32(any(dp).([]float32), g32, any(ys).([]float32), is)
 				continue

@@ -142,3 +142,30 @@ func convTapsMulti32(x []float32, offs []int32, wI, y []float32, n, c int) {
 		convTaps4AVX512(x, offs, wI, y, n)
 	}
 }
+
+// reluPoolBackPlaneAVX512 writes the gradient of the fused ReLU + 2×2 pool of one plane:
+// see simd_amd64_gen.go.
+//
+//go:noescape
+func reluPoolBackPlaneAVX512(dy, y []float32, idx []int32, dx []float32, h, w int)
+
+// reluPoolBack2x2Plane32 is ReLUMaxPool2x2Backward on one plane with AVX-512 (dx fully
+// written, the same bits as the scalar scatter); it reports false, doing nothing, on CPUs
+// without it.
+func reluPoolBack2x2Plane32(dy, y []float32, idx []int32, dx []float32, h, w int) bool {
+	if !hasAVX512 || h < 2 || w < 2 {
+		return false
+	}
+	ho, wo := h/2, w/2
+	dy, y, idx, dx = dy[:ho*wo], y[:ho*wo], idx[:ho*wo], dx[:h*w]
+	if h%2 == 1 {
+		clear(dx[(h-1)*w:])
+	}
+	if w%2 == 1 {
+		for r := 0; r < 2*ho; r++ {
+			dx[r*w+w-1] = 0
+		}
+	}
+	reluPoolBackPlaneAVX512(dy, y, idx, dx, h, w)
+	return true
+}

@@ -215,6 +215,159 @@ DATA poolOdd<>+56(SB)/4, $29
 DATA poolOdd<>+60(SB)/4, $31
 GLOBL poolOdd<>(SB), RODATA|NOPTR, $64
 
+// func reluPoolBackPlaneAVX512(dy, y []float32, idx []int32, dx []float32, h, w int)
+// dx[idx[o]] = dy[o] where y[o] and dy[o] are not ±0 (y is never −0), +0 at every
+// other position of the h/2 × w/2 windows; the last row and column of an odd h or w
+// are not written.
+TEXT ·reluPoolBackPlaneAVX512(SB), NOSPLIT, $0-112
+	MOVQ dy_base+0(FP), SI
+	MOVQ y_base+24(FP), R14
+	MOVQ idx_base+48(FP), R8
+	MOVQ dx_base+72(FP), DI
+	MOVQ h+96(FP), R9
+	MOVQ w+104(FP), R10
+	SHRQ $1, R9
+	MOVQ R10, R11
+	SHRQ $1, R11
+	VMOVDQU32 poolEven<>(SB), Z20
+	VMOVDQU32 poolLo<>(SB), Z21
+	VMOVDQU32 poolHi<>(SB), Z22
+	MOVL $1, AX
+	VPBROADCASTD AX, Z24
+	VPBROADCASTD R10, Z23
+	XORQ R12, R12
+	XORQ R13, R13
+
+pbrow:
+	CMPQ R12, R9
+	JGE  pbdone
+	XORQ R15, R15
+
+pbcol:
+	MOVQ R11, DX
+	SUBQ R15, DX
+	JLE  pbrowdone
+	CMPQ DX, $16
+	JL   pbpart
+	MOVL $0xffff, CX
+	KMOVW CX, K1
+	KMOVW CX, K2
+	KMOVW CX, K3
+	JMP  pbbody
+
+pbpart:
+	MOVQ DX, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K3
+	LEAQ (DX)(DX*1), CX
+	CMPQ CX, $16
+	JL   pbsmall
+	SUBQ $16, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K2
+	MOVL $0xffff, AX
+	KMOVW AX, K1
+	JMP  pbbody
+
+pbsmall:
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	KXORW K2, K2, K2
+
+pbbody:
+	LEAQ (DI)(R13*4), AX
+	LEAQ (AX)(R10*4), BX
+	VMOVUPS.Z (SI)(R15*4), K3, Z1
+	VMOVUPS.Z (R14)(R15*4), K3, Z2
+	VMOVDQU32.Z (R8)(R15*4), K3, Z3
+	VPTESTMD Z2, Z2, K4
+	VPSLLD $1, Z1, Z5
+	VPTESTMD Z5, Z5, K5
+	KANDW K4, K5, K5
+	VMOVAPS.Z Z1, K5, Z6
+	LEAQ (R13)(R15*2), CX
+	VPBROADCASTD CX, Z9
+	VPADDD Z20, Z9, Z9
+	VPADDD Z24, Z9, Z10
+	VPADDD Z23, Z9, Z12
+	VPADDD Z24, Z12, Z13
+	VPCMPEQD Z9, Z3, K6
+	VMOVAPS.Z Z6, K6, Z14
+	VPCMPEQD Z10, Z3, K6
+	VMOVAPS.Z Z6, K6, Z15
+	VPCMPEQD Z12, Z3, K6
+	VMOVAPS.Z Z6, K6, Z16
+	VPCMPEQD Z13, Z3, K6
+	VMOVAPS.Z Z6, K6, Z17
+	VMOVDQA32 Z21, Z25
+	VPERMI2PS Z15, Z14, Z25
+	VMOVDQA32 Z22, Z26
+	VPERMI2PS Z15, Z14, Z26
+	VMOVUPS Z25, K1, (AX)(R15*8)
+	VMOVUPS Z26, K2, 64(AX)(R15*8)
+	VMOVDQA32 Z21, Z25
+	VPERMI2PS Z17, Z16, Z25
+	VMOVDQA32 Z22, Z26
+	VPERMI2PS Z17, Z16, Z26
+	VMOVUPS Z25, K1, (BX)(R15*8)
+	VMOVUPS Z26, K2, 64(BX)(R15*8)
+	ADDQ $16, R15
+	JMP  pbcol
+
+pbrowdone:
+	LEAQ (SI)(R11*4), SI
+	LEAQ (R14)(R11*4), R14
+	LEAQ (R8)(R11*4), R8
+	LEAQ (R13)(R10*2), R13
+	INCQ R12
+	JMP  pbrow
+
+pbdone:
+	VZEROUPPER
+	RET
+
+DATA poolLo<>+0(SB)/4, $0
+DATA poolLo<>+4(SB)/4, $16
+DATA poolLo<>+8(SB)/4, $1
+DATA poolLo<>+12(SB)/4, $17
+DATA poolLo<>+16(SB)/4, $2
+DATA poolLo<>+20(SB)/4, $18
+DATA poolLo<>+24(SB)/4, $3
+DATA poolLo<>+28(SB)/4, $19
+DATA poolLo<>+32(SB)/4, $4
+DATA poolLo<>+36(SB)/4, $20
+DATA poolLo<>+40(SB)/4, $5
+DATA poolLo<>+44(SB)/4, $21
+DATA poolLo<>+48(SB)/4, $6
+DATA poolLo<>+52(SB)/4, $22
+DATA poolLo<>+56(SB)/4, $7
+DATA poolLo<>+60(SB)/4, $23
+GLOBL poolLo<>(SB), RODATA|NOPTR, $64
+
+DATA poolHi<>+0(SB)/4, $8
+DATA poolHi<>+4(SB)/4, $24
+DATA poolHi<>+8(SB)/4, $9
+DATA poolHi<>+12(SB)/4, $25
+DATA poolHi<>+16(SB)/4, $10
+DATA poolHi<>+20(SB)/4, $26
+DATA poolHi<>+24(SB)/4, $11
+DATA poolHi<>+28(SB)/4, $27
+DATA poolHi<>+32(SB)/4, $12
+DATA poolHi<>+36(SB)/4, $28
+DATA poolHi<>+40(SB)/4, $13
+DATA poolHi<>+44(SB)/4, $29
+DATA poolHi<>+48(SB)/4, $14
+DATA poolHi<>+52(SB)/4, $30
+DATA poolHi<>+56(SB)/4, $15
+DATA poolHi<>+60(SB)/4, $31
+GLOBL poolHi<>(SB), RODATA|NOPTR, $64
+
 // func sumSqDiff8AVX2(x, y []float32, acc *[8]float32)
 // acc[k] += (x[i] − y[i])² for i ≡ k (mod 8), i < len(x) &^ 7, in order of i.
 TEXT ·sumSqDiff8AVX2(SB), NOSPLIT, $0-56

@@ -199,6 +199,141 @@ func pool() {
 	}
 }
 
+// poolBack emits reluPoolBackPlaneAVX512, the gradient of the fused ReLU + 2×2 pool on
+// one plane, 16 windows at a time: the window's gradient g = dy where y (the pooled
+// ReLU output) and dy have non-zero bits, +0 elsewhere, is written at the arg-max and +0
+// at the other three positions (compares of idx with each candidate's flat index), and
+// the even and odd columns are interleaved back into the two rows (VPERMI2PS).
+func poolBack() {
+	p("// func reluPoolBackPlaneAVX512(dy, y []float32, idx []int32, dx []float32, h, w int)")
+	p("// dx[idx[o]] = dy[o] where y[o] and dy[o] are not ±0 (y is never −0), +0 at every")
+	p("// other position of the h/2 × w/2 windows; the last row and column of an odd h or w")
+	p("// are not written.")
+	p("TEXT ·reluPoolBackPlaneAVX512(SB), NOSPLIT, $0-112")
+	p("\tMOVQ dy_base+0(FP), SI")
+	p("\tMOVQ y_base+24(FP), R14")
+	p("\tMOVQ idx_base+48(FP), R8")
+	p("\tMOVQ dx_base+72(FP), DI")
+	p("\tMOVQ h+96(FP), R9")
+	p("\tMOVQ w+104(FP), R10")
+	p("\tSHRQ $1, R9")
+	p("\tMOVQ R10, R11")
+	p("\tSHRQ $1, R11")
+	p("\tVMOVDQU32 poolEven<>(SB), Z20")
+	p("\tVMOVDQU32 poolLo<>(SB), Z21")
+	p("\tVMOVDQU32 poolHi<>(SB), Z22")
+	p("\tMOVL $1, AX")
+	p("\tVPBROADCASTD AX, Z24")
+	p("\tVPBROADCASTD R10, Z23")
+	p("\tXORQ R12, R12") // oy
+	p("\tXORQ R13, R13") // base = 2·oy·w
+	p("")
+	p("pbrow:")
+	p("\tCMPQ R12, R9")
+	p("\tJGE  pbdone")
+	p("\tXORQ R15, R15")
+	p("")
+	p("pbcol:")
+	p("\tMOVQ R11, DX")
+	p("\tSUBQ R15, DX")
+	p("\tJLE  pbrowdone")
+	p("\tCMPQ DX, $16")
+	p("\tJL   pbpart")
+	p("\tMOVL $0xffff, CX")
+	p("\tKMOVW CX, K1")
+	p("\tKMOVW CX, K2")
+	p("\tKMOVW CX, K3")
+	p("\tJMP  pbbody")
+	p("")
+	p("pbpart:")
+	p("\tMOVQ DX, CX")
+	p("\tMOVL $1, AX")
+	p("\tSHLL CX, AX")
+	p("\tDECL AX")
+	p("\tKMOVW AX, K3")
+	p("\tLEAQ (DX)(DX*1), CX")
+	p("\tCMPQ CX, $16")
+	p("\tJL   pbsmall")
+	p("\tSUBQ $16, CX")
+	p("\tMOVL $1, AX")
+	p("\tSHLL CX, AX")
+	p("\tDECL AX")
+	p("\tKMOVW AX, K2")
+	p("\tMOVL $0xffff, AX")
+	p("\tKMOVW AX, K1")
+	p("\tJMP  pbbody")
+	p("")
+	p("pbsmall:")
+	p("\tMOVL $1, AX")
+	p("\tSHLL CX, AX")
+	p("\tDECL AX")
+	p("\tKMOVW AX, K1")
+	p("\tKXORW K2, K2, K2")
+	p("")
+	p("pbbody:")
+	p("\tLEAQ (DI)(R13*4), AX") // row 2·oy of dx
+	p("\tLEAQ (AX)(R10*4), BX") // row 2·oy+1
+	p("\tVMOVUPS.Z (SI)(R15*4), K3, Z1")   // dy
+	p("\tVMOVUPS.Z (R14)(R15*4), K3, Z2")  // y
+	p("\tVMOVDQU32.Z (R8)(R15*4), K3, Z3") // idx
+	p("\tVPTESTMD Z2, Z2, K4")             // y has non-zero bits
+	p("\tVPSLLD $1, Z1, Z5")
+	p("\tVPTESTMD Z5, Z5, K5") // dy is not ±0
+	p("\tKANDW K4, K5, K5")
+	p("\tVMOVAPS.Z Z1, K5, Z6") // the window's gradient
+	p("\tLEAQ (R13)(R15*2), CX")
+	p("\tVPBROADCASTD CX, Z9")
+	p("\tVPADDD Z20, Z9, Z9")   // even column of row 0
+	p("\tVPADDD Z24, Z9, Z10")  // odd column of row 0
+	p("\tVPADDD Z23, Z9, Z12")  // even column of row 1
+	p("\tVPADDD Z24, Z12, Z13") // odd column of row 1
+	for i, r := range []int{9, 10, 12, 13} {
+		p("\tVPCMPEQD Z%d, Z3, K6", r)
+		p("\tVMOVAPS.Z Z6, K6, Z%d", 14+i)
+	}
+	// Row 0 from Z14 (even) and Z15 (odd), row 1 from Z16 and Z17.
+	for row, pair := range [][2]int{{14, 15}, {16, 17}} {
+		base := []string{"AX", "BX"}[row]
+		p("\tVMOVDQA32 Z21, Z25")
+		p("\tVPERMI2PS Z%d, Z%d, Z25", pair[1], pair[0])
+		p("\tVMOVDQA32 Z22, Z26")
+		p("\tVPERMI2PS Z%d, Z%d, Z26", pair[1], pair[0])
+		p("\tVMOVUPS Z25, K1, (%s)(R15*8)", base)
+		p("\tVMOVUPS Z26, K2, 64(%s)(R15*8)", base)
+	}
+	p("\tADDQ $16, R15")
+	p("\tJMP  pbcol")
+	p("")
+	p("pbrowdone:")
+	p("\tLEAQ (SI)(R11*4), SI")
+	p("\tLEAQ (R14)(R11*4), R14")
+	p("\tLEAQ (R8)(R11*4), R8")
+	p("\tLEAQ (R13)(R10*2), R13")
+	p("\tINCQ R12")
+	p("\tJMP  pbrow")
+	p("")
+	p("pbdone:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+	// Interleave tables: lanes 2l and 2l+1 of a row take lane l of the even and of the
+	// odd candidates (index 16+l selects the second table).
+	for _, d := range []struct {
+		name  string
+		first int
+	}{{"poolLo", 0}, {"poolHi", 8}} {
+		for i := 0; i < 16; i++ {
+			v := d.first + i/2
+			if i%2 == 1 {
+				v += 16
+			}
+			p("DATA %s<>+%d(SB)/4, $%d", d.name, 4*i, v)
+		}
+		p("GLOBL %s<>(SB), RODATA|NOPTR, $64", d.name)
+		p("")
+	}
+}
+
 // sumSqDiff emits sumSqDiff8AVX2: the eight interleaved partial sums of squared
 // differences of the scalar loop, one per lane of a Y register, with the subtraction,
 // square and addition rounded separately in the same order.
@@ -482,6 +617,7 @@ func main() {
 	p("")
 	relu()
 	pool()
+	poolBack()
 	sumSqDiff()
 	scaledDiff()
 	dotTaps(dotTapsGroup)

@@ -29,3 +29,8 @@ func convTapsMulti32(x []float32, offs []int32, wI, y []float32, n, c int) {
 		}
 	}
 }
+
+// reluPoolBack2x2Plane32 reports false: the scalar scatter runs instead.
+func reluPoolBack2x2Plane32(dy, y []float32, idx []int32, dx []float32, h, w int) bool {
+	return false
+}
