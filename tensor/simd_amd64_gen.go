@@ -271,8 +271,8 @@ func poolBack() {
 	p("\tKXORW K2, K2, K2")
 	p("")
 	p("pbbody:")
-	p("\tLEAQ (DI)(R13*4), AX") // row 2·oy of dx
-	p("\tLEAQ (AX)(R10*4), BX") // row 2·oy+1
+	p("\tLEAQ (DI)(R13*4), AX")            // row 2·oy of dx
+	p("\tLEAQ (AX)(R10*4), BX")            // row 2·oy+1
 	p("\tVMOVUPS.Z (SI)(R15*4), K3, Z1")   // dy
 	p("\tVMOVUPS.Z (R14)(R15*4), K3, Z2")  // y
 	p("\tVMOVDQU32.Z (R8)(R15*4), K3, Z3") // idx
