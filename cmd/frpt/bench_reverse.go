@@ -27,7 +27,8 @@ exact_matrix, cg, fft_pad and fft_oldbound.
 Efficiency: bias-free 5×5 convolution, batch 2, Cin 2, Cout 4 (expand) or 1 (shrink),
 padding 0, weights of condition number 1, x ~ U(−1,1), target conv(x) + U(0,1) noise, no
 regularisation. For every size the median time of warm calls (repeated until --time or
---repeats), the bytes allocated by the cold and a warm call, consistency
+--repeats, after untimed warm-up calls for a quarter of --time, at most 0.25 s), the
+bytes allocated by the cold and a warm call, consistency
 ‖conv(x̂) − y*‖/‖y*‖ and front distance mean ‖x̂ − x‖/‖x‖ are printed beside the paper's
 GPU numbers and the authors' CPU times. With --stability the regularised stability grid
 (Cin 8, Cout 8/16/4, padding 0/1, condition numbers 1…1e5) runs too.

@@ -29,6 +29,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"slices"
 	"sort"
 	"strconv"
@@ -546,21 +547,41 @@ func (r *runner) measureCell(ctx context.Context, cell *Cell, p *problem, opt re
 	// the next call could reach the heap goal, so that no timed call contains one. It
 	// does not run before every warm call: a call right after a forced collection finds
 	// the runtime's background work (scavenging, parked threads) still going, which
-	// made the time of the fast methods swing by 2–5× from run to run.
+	// made the time of the fast methods swing by 2–5× from run to run. For the same
+	// reason the exact allocation count (runtime.ReadMemStats, which stops the world)
+	// is taken for the cold and the first warm call only; the other calls read the
+	// runtime/metrics heap figures, which do not stop the world.
 	var lastAlloc uint64
-	call := func(forceGC bool) ([]float64, reverse.Diag, time.Duration, uint64, error) {
+	heap := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/goal:bytes"}, {Name: "/gc/heap/allocs:bytes"}}
+	readHeap := func() (objects, goal, allocs uint64) {
+		metrics.Read(heap)
+		return heap[0].Value.Uint64(), heap[1].Value.Uint64(), heap[2].Value.Uint64()
+	}
+	call := func(exact bool) ([]float64, reverse.Diag, time.Duration, uint64, error) {
+		var a0 uint64
 		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		if forceGC || ms.HeapAlloc+2*lastAlloc >= ms.NextGC {
+		if exact {
 			runtime.GC()
 			runtime.ReadMemStats(&ms)
+			a0 = ms.TotalAlloc
+		} else {
+			objects, goal, allocs := readHeap()
+			if objects+2*lastAlloc >= goal {
+				runtime.GC()
+				_, _, allocs = readHeap()
+			}
+			a0 = allocs
 		}
-		a0 := ms.TotalAlloc
 		t0 := time.Now()
 		x, d, err := c.Reverse(p.x, p.batch, p.h, p.h, p.target, opt)
 		el := time.Since(t0)
-		runtime.ReadMemStats(&ms)
-		lastAlloc = ms.TotalAlloc - a0
+		if exact {
+			runtime.ReadMemStats(&ms)
+			lastAlloc = ms.TotalAlloc - a0
+		} else {
+			_, _, allocs := readHeap()
+			lastAlloc = allocs - a0
+		}
 		return x, d, el, lastAlloc, err
 	}
 	x, d, cold, allocCold, err := call(true)
@@ -578,6 +599,17 @@ func (r *runner) measureCell(ctx context.Context, cell *Cell, p *problem, opt re
 		cell.Note = joinNote(cell.Note, fmt.Sprintf("cold call took %v: not repeated, time per call is the cold call", cold.Round(time.Millisecond)))
 		times = append(times, ms(cold))
 	default:
+		// Untimed warm-up calls first: right after a cell with parallel work (CG, the
+		// dense factorisations) the calls of a fast method ran 2–3× slower for up to
+		// ~100 ms, in CPU time as well as wall time, which is longer than 500 calls of
+		// fft_pad at 16² take.
+		warm := min(budget/4, warmupTime)
+		for st := time.Now(); time.Since(st) < warm && ctx.Err() == nil; {
+			if _, _, err := c.Reverse(p.x, p.batch, p.h, p.h, p.target, opt); err != nil {
+				cell.Status, cell.Reason = "skipped", "warm-up call: "+err.Error()
+				return
+			}
+		}
 		start := time.Now()
 		for i := 0; i < maxRepeats && (i == 0 || time.Since(start) < budget) && ctx.Err() == nil; i++ {
 			var el time.Duration
@@ -610,6 +642,10 @@ func (r *runner) measureCell(ctx context.Context, cell *Cell, p *problem, opt re
 		}
 	}
 }
+
+// warmupTime is the longest run of untimed warm-up calls before the timed warm calls of
+// a cell (a quarter of the budget when that is shorter).
+const warmupTime = 250 * time.Millisecond
 
 func joinNote(a, b string) string {
 	if a == "" {
