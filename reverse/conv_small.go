@@ -1,6 +1,9 @@
 package reverse
 
-import "sync"
+import (
+	"fmt"
+	"sync"
+)
 
 // Direct float64 convolution A and adjoint Aᵀ of one sample, for the small channel
 // counts of the conv reverse problems (spec §4.2.2). CG applies the Gram operator AᵀA or
@@ -174,6 +177,17 @@ func corrRow(out, src []float64, base int, offs []int, wts []float64, kw int) {
 	n := len(out)
 	wts = wts[:len(offs)*kw]
 	j := 0
+	if kw == 5 && hasCorr5 && n >= 4 {
+		// Vector kernel on the blocks of four; it reads src[base+offs[p] … +n4+3].
+		n4 := n &^ 3
+		for _, off := range offs {
+			if lo := base + off; lo < 0 || lo+n4+4 > len(src) {
+				panic(fmt.Sprintf("reverse: corrRow reads src[%d:%d] of %d", lo, lo+n4+4, len(src)))
+			}
+		}
+		corr5(out[:n4], src, base, offs, wts)
+		j = n4
+	}
 	if kw == 5 {
 		for ; j+4 <= n; j += 4 {
 			var a0, a1, a2, a3 float64

@@ -18,13 +18,24 @@ func BenchmarkGramSmall(b *testing.B) {
 		k := newSmallConv(w, sc.cout, sc.cin, sc.kh, sc.kw, sc.stride, sc.pad, sc.h, sc.w)
 		x := randSlice(rng, sc.cin*sc.h*sc.w, 1)
 		y := make([]float64, sc.cout*k.ho*k.wo)
-		b.Run("small/"+sc.String(), func(b *testing.B) {
-			wk := k.work()
-			for b.Loop() {
-				k.fwd(x, y, wk)
-				k.adj(y, x, wk)
+		for _, vec := range []bool{false, true} {
+			if vec && !hasCorr5 {
+				continue
 			}
-		})
+			name := "small-scalar/"
+			if vec {
+				name = "small-vector/"
+			}
+			b.Run(name+sc.String(), func(b *testing.B) {
+				defer func(v bool) { hasCorr5 = v }(hasCorr5)
+				hasCorr5 = vec
+				wk := k.work()
+				for b.Loop() {
+					k.fwd(x, y, wk)
+					k.adj(y, x, wk)
+				}
+			})
+		}
 		s := tensor.ConvShape{N: 1, Cin: sc.cin, H: sc.h, W: sc.w, Cout: sc.cout, KH: sc.kh, KW: sc.kw, Stride: sc.stride, Pad: sc.pad}
 		b.Run(fmt.Sprint("tensor/", sc), func(b *testing.B) {
 			for b.Loop() {

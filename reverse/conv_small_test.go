@@ -24,6 +24,7 @@ func smallCases(rng *rand.Rand) []smallCase {
 		{3, 2, 5, 5, 1, 1, 9, 11}, {3, 2, 3, 3, 2, 1, 10, 10}, {2, 3, 5, 5, 2, 1, 13, 12},
 		{4, 8, 3, 3, 2, 1, 8, 8}, {1, 1, 1, 1, 1, 0, 3, 5}, {2, 2, 5, 5, 1, 2, 5, 5},
 		{2, 3, 3, 5, 1, 1, 7, 9}, {1, 2, 5, 3, 3, 2, 11, 8},
+		{2, 4, 5, 5, 1, 0, 64, 64}, {1, 2, 5, 5, 1, 0, 8, 12}, {1, 2, 5, 5, 1, 0, 8, 13}, {3, 1, 5, 5, 1, 2, 6, 27},
 	}
 	ks := []int{1, 2, 3, 4, 5, 7}
 	for len(cases) < 60 {
@@ -39,8 +40,21 @@ func smallCases(rng *rand.Rand) []smallCase {
 
 // The small-map conv and adjoint equal tensor.Conv2dForward/Conv2dBackward (through
 // Conv2D.Forward and Conv2D.Adjoint) within 1e-12 relative, and satisfy
-// ⟨Ax, y⟩ = ⟨x, Aᵀy⟩, for random shapes with strides 1–3 and paddings 0–2.
+// ⟨Ax, y⟩ = ⟨x, Aᵀy⟩, for random shapes with strides 1–3 and paddings 0–2, with the
+// scalar loops and with the vector kernel for 5-wide kernels (where the CPU has it).
 func TestSmallConvMatchesTensor(t *testing.T) {
+	defer func(v bool) { hasCorr5 = v }(hasCorr5)
+	for _, vec := range []bool{false, true} {
+		if vec && !hasCorr5 {
+			t.Log("no AVX2/FMA: the vector kernel is not tested")
+			continue
+		}
+		hasCorr5 = vec
+		t.Run(map[bool]string{false: "scalar", true: "vector"}[vec], testSmallConvMatchesTensor)
+	}
+}
+
+func testSmallConvMatchesTensor(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 4))
 	for _, sc := range smallCases(rng) {
 		t.Run(sc.String(), func(t *testing.T) {
@@ -99,5 +113,36 @@ func TestSmallConvNoAllocs(t *testing.T) {
 			t.Fatalf("%v: %v allocations per forward and adjoint", sc, n)
 		}
 		k.release(wk)
+	}
+}
+
+// corr5 gives the scalar corrRow's outputs within rounding, for every row length up to
+// 40 (blocks of eight, a block of four, the scalar tail) and 1–12 row pairs.
+func TestCorr5MatchesScalar(t *testing.T) {
+	if !hasCorr5 {
+		t.Skip("no AVX2/FMA")
+	}
+	defer func(v bool) { hasCorr5 = v }(hasCorr5)
+	rng := rand.New(rand.NewPCG(23, 4))
+	for n := 0; n <= 40; n++ {
+		for _, pairs := range []int{1, 2, 5, 12} {
+			const stride = 50
+			src := randSlice(rng, pairs*stride+n+4, 1)
+			offs := make([]int, pairs)
+			for p := range offs {
+				offs[p] = (pairs-1-p)*stride - 3 // base 3 brings the first read to 0
+			}
+			wts := randSlice(rng, 5*pairs, 1)
+			got, want := make([]float64, n), make([]float64, n)
+			hasCorr5 = true
+			corrRow(got, src, 3, offs, wts, 5)
+			hasCorr5 = false
+			corrRow(want, src, 3, offs, wts, 5)
+			for j := range want {
+				if math.Abs(got[j]-want[j]) > 1e-13*(1+math.Abs(want[j])) {
+					t.Fatalf("n %d, %d pairs: out[%d] = %.17g, scalar %.17g", n, pairs, j, got[j], want[j])
+				}
+			}
+		}
 	}
 }
