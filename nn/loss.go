@@ -163,7 +163,7 @@ func MSEValueRows[F tensor.Float](x *tensor.T[F], src []F, idx []int) float64 {
 	tensor.Parallel(chunks, 1, func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			a, b := c*mseGrain, min((c+1)*mseGrain, n)
-			partial[c] = float64(sumSqDiffRows(x.Data[a:b], a, src, size, idx))
+			partial[c] = float64(sumSqDiffRows(x.Data[a:b], nil, a, src, size, idx))
 		}
 	})
 	var s float64
@@ -194,11 +194,23 @@ func MSEGradRowsInto[F tensor.Float](dst, x *tensor.T[F], src []F, idx []int, sc
 // sumSqDiffRows is sumSqDiff(x, y) for y = the values lo … lo+len(x)−1 of the row-gathered
 // target (row idx[r] of src, rows of size values, for sample r): element j of the chunk
 // goes to accumulator j mod 8 below the last full block of eight and to accumulator 0
-// after it, in order, exactly as in sumSqDiff.
-func sumSqDiffRows[F tensor.Float](x []F, lo int, src []F, size int, idx []int) F {
+// after it, in order, exactly as in sumSqDiff. When d is not nil (as long as x) it also
+// gets the differences x − y.
+func sumSqDiffRows[F tensor.Float](x, d []F, lo int, src []F, size int, idx []int) F {
 	var a [8]F
 	n := len(x)
 	full := n &^ 7
+	one := func(j int, xv, tv F) {
+		v := xv - tv
+		if d != nil {
+			d[j] = v
+		}
+		if j < full {
+			a[j&7] += v * v
+		} else {
+			a[0] += v * v
+		}
+	}
 	for j := 0; j < n; {
 		g := lo + j
 		r := g / size
@@ -208,25 +220,58 @@ func sumSqDiffRows[F tensor.Float](x []F, lo int, src []F, size int, idx []int) 
 		t, xs := t[:m], x[j:j+m]
 		i := 0
 		for ; i < m && (j+i)&7 != 0; i++ { // up to an 8-aligned position of the chunk
-			d := xs[i] - t[i]
-			if j+i < full {
-				a[(j+i)&7] += d * d
-			} else {
-				a[0] += d * d
-			}
+			one(j+i, xs[i], t[i])
 		}
-		if end := min(m, full-j); end > i {
-			i += tensor.SumSqDiff8(xs[i:end], t[i:end], &a) // i and j+i are 8-aligned here
+		if end := min(m, full-j); end > i { // i and j+i are 8-aligned here
+			if d != nil {
+				i += tensor.SumSqDiffStore8(xs[i:end], t[i:end], d[j+i:j+end], &a)
+			} else {
+				i += tensor.SumSqDiff8(xs[i:end], t[i:end], &a)
+			}
 		}
 		for ; i < m; i++ {
-			d := xs[i] - t[i]
-			if j+i < full {
-				a[(j+i)&7] += d * d
-			} else {
-				a[0] += d * d
-			}
+			one(j+i, xs[i], t[i])
 		}
 		j += m
 	}
 	return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
+}
+
+// MSEDiffRowsInto is MSEValueRows(x, src, idx) that also writes the differences
+// d = x − target into dst (reused when it has the shape of x), reading each target row
+// once; MSEGradFromDiff then turns d into the gradient. The value has the bits of
+// MSEValueRows.
+func MSEDiffRowsInto[F tensor.Float](dst, x *tensor.T[F], src []F, idx []int) (float64, *tensor.T[F]) {
+	dst = tensor.Ensure(dst, x.Shape...)
+	n := len(x.Data)
+	if n == 0 {
+		return 0, dst
+	}
+	size := checkRows("MSEDiffRowsInto", x, src, idx)
+	chunks := (n + mseGrain - 1) / mseGrain
+	partial := make([]float64, chunks)
+	tensor.Parallel(chunks, 1, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			a, b := c*mseGrain, min((c+1)*mseGrain, n)
+			partial[c] = float64(sumSqDiffRows(x.Data[a:b], dst.Data[a:b], a, src, size, idx))
+		}
+	})
+	var s float64
+	for _, v := range partial {
+		s += v
+	}
+	return s / float64(n), dst
+}
+
+// MSEGradFromDiff scales the differences d = x − target of MSEDiffRowsInto in place into
+// scale·∂MSE/∂x = (2·scale/numel)·d and returns d: the bits of MSEGradInto and
+// MSEGradRowsInto.
+func MSEGradFromDiff[F tensor.Float](d *tensor.T[F], scale float64) *tensor.T[F] {
+	n := len(d.Data)
+	if n == 0 {
+		return d
+	}
+	k := F(2 * scale / float64(n))
+	tensor.Parallel(n, mseGrain, func(lo, hi int) { tensor.Scale(k, d.Data[lo:hi]) })
+	return d
 }

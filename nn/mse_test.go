@@ -66,16 +66,25 @@ func checkMSERowsSameBits[F tensor.Float](t *testing.T, rng *rand.Rand, rows, si
 		}
 		gw := MSEGradInto(nil, x, tgt, 0.37)
 		gg := MSEGradRowsInto(nil, x, src, idx, 0.37)
+		mse, gd := MSEDiffRowsInto(nil, x, src, idx)
+		if math.Float64bits(mse) != math.Float64bits(want) {
+			t.Fatalf("%T rows %d size %d workers %d: MSEDiffRowsInto %v, gathered %v", F(0), rows, size, w, mse, want)
+		}
+		gd = MSEGradFromDiff(gd, 0.37)
 		for i := range gw.Data {
 			if gg.Data[i] != gw.Data[i] || math.Signbit(float64(gg.Data[i])) != math.Signbit(float64(gw.Data[i])) {
 				t.Fatalf("%T rows %d size %d workers %d: grad[%d] %v, gathered %v", F(0), rows, size, w, i, gg.Data[i], gw.Data[i])
+			}
+			if gd.Data[i] != gw.Data[i] || math.Signbit(float64(gd.Data[i])) != math.Signbit(float64(gw.Data[i])) {
+				t.Fatalf("%T rows %d size %d workers %d: grad from the differences [%d] %v, gathered %v", F(0), rows, size, w, i, gd.Data[i], gw.Data[i])
 			}
 		}
 	}
 }
 
-// The MSE kernels that read the target rows in place (MSEValueRows, MSEGradRowsInto) give
-// the same bits as MSEValue and MSEGradInto on the gathered batch: rows that are and are
+// The MSE kernels that read the target rows in place (MSEValueRows, MSEGradRowsInto, and
+// MSEDiffRowsInto followed by MSEGradFromDiff) give the same bits as MSEValue and
+// MSEGradInto on the gathered batch: rows that are and are
 // not multiples of eight, rows longer than a chunk, chunks ending mid-row, 1–3 workers.
 func TestMSERowsSameBitsAsGathered(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))

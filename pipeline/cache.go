@@ -286,7 +286,12 @@ func (s *CachedSet) batch(idx []int, x []float32, labels []int) *tensor.T[float3
 	for i, j := range idx {
 		labels[i] = s.Labels[j]
 	}
-	return &tensor.T[float32]{Shape: append([]int{len(idx)}, s.Input...), Data: gatherRows(x, s.Inputs, prod(s.Input), idx)}
+	size := prod(s.Input)
+	x = x[:len(idx)*size]
+	// The rows are scattered over the whole set (a cache miss each): spread the copies
+	// over the workers.
+	tensor.Parallel(len(idx), 32, func(lo, hi int) { gatherRows(x[lo*size:hi*size], s.Inputs, size, idx[lo:hi]) })
+	return &tensor.T[float32]{Shape: append([]int{len(idx)}, s.Input...), Data: x}
 }
 
 // gatherRows copies the rows idx (size values each) of src into dst, in order, and returns

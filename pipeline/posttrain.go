@@ -158,15 +158,17 @@ func PostTrain(ctx context.Context, cfg PostTrainConfig, set *CachedSet, test da
 				if feat.Numel() != n*tgtSize {
 					return nil, fmt.Errorf("post-training %s: tap %s feature %v does not match the cached target %v per sample", cfg.Key(), cfg.Tap, feat.Shape, shape)
 				}
-				// The target rows are read in place from the cache (no batch copy).
-				mse := nn.MSEValueRows(feat, target, idx)
+				// The target rows are read in place from the cache (no batch copy), once:
+				// the pass that sums the squared differences keeps them for the gradient.
+				var mse float64
+				mse, dmse = nn.MSEDiffRowsInto(dmse, feat, target, idx)
 				wt := ema.update(ce, mse)
 				if cfg.Mode == "decoupled" {
 					wt = 1
 				}
 				wSum += wt
 				mseSum += mse
-				dmse = nn.MSEGradRowsInto(dmse, feat, target, idx, wt)
+				dmse = nn.MSEGradFromDiff(dmse, wt)
 				tapGrads[cfg.Tap] = dmse
 			}
 			dOut := dlogits

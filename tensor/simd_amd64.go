@@ -169,3 +169,37 @@ func reluPoolBack2x2Plane32(dy, y []float32, idx []int32, dx []float32, h, w int
 	reluPoolBackPlaneAVX512(dy, y, idx, dx, h, w)
 	return true
 }
+
+// sumSqDiffStore8AVX2 is sumSqDiff8AVX2 that also writes d[i] = x[i] − y[i]: see
+// simd_amd64_gen.go.
+//
+//go:noescape
+func sumSqDiffStore8AVX2(x, y, d []float32, acc *[8]float32)
+
+// scaleAVX512 is y[i] = k·y[i]: see simd_amd64_gen.go.
+//
+//go:noescape
+func scaleAVX512(k float32, y []float32)
+
+// sumSqDiffStore8_32 is SumSqDiffStore8 for float32 with AVX2; false without it.
+func sumSqDiffStore8_32(x, y, d []float32, acc *[8]float32) bool {
+	if !hasAVX2FMA {
+		return false
+	}
+	n := len(x) &^ 7
+	if n > 0 {
+		sumSqDiffStore8AVX2(x[:n], y[:n], d[:n], acc)
+	}
+	return true
+}
+
+// scale32 is Scale for float32 with AVX-512; false without it.
+func scale32(k float32, y []float32) bool {
+	if !hasAVX512 {
+		return false
+	}
+	if len(y) > 0 {
+		scaleAVX512(k, y)
+	}
+	return true
+}

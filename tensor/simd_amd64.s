@@ -394,6 +394,36 @@ ssddone:
 	VZEROUPPER
 	RET
 
+// func sumSqDiffStore8AVX2(x, y, d []float32, acc *[8]float32)
+// acc[k] += (x[i] − y[i])² for i ≡ k (mod 8), i < len(x) &^ 7, in order of i.
+// d[i] = x[i] − y[i] for the same i.
+TEXT ·sumSqDiffStore8AVX2(SB), NOSPLIT, $0-80
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	MOVQ y_base+24(FP), DI
+	MOVQ d_base+48(FP), DX
+	MOVQ acc+72(FP), AX
+	VMOVUPS (AX), Y0
+
+ssd8:
+	CMPQ CX, $8
+	JL   ssddone
+	VMOVUPS (SI), Y1
+	VSUBPS (DI), Y1, Y1
+	VMOVUPS Y1, (DX)
+	ADDQ $32, DX
+	VMULPS Y1, Y1, Y1
+	VADDPS Y1, Y0, Y0
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  ssd8
+
+ssddone:
+	VMOVUPS Y0, (AX)
+	VZEROUPPER
+	RET
+
 // func scaledDiffAVX512(k float32, x, y, d []float32)
 // d[i] = k·(x[i] − y[i]) for i < len(d) (x and y at least as long).
 TEXT ·scaledDiffAVX512(SB), NOSPLIT, $0-80
@@ -430,6 +460,37 @@ sdtail:
 	VMOVUPS Z1, K1, (DX)
 
 sddone:
+	VZEROUPPER
+	RET
+
+// func scaleAVX512(k float32, y []float32)
+// y[i] = k·y[i] for i < len(y).
+TEXT ·scaleAVX512(SB), NOSPLIT, $0-32
+	VBROADCASTSS k+0(FP), Z0
+	MOVQ y_base+8(FP), DX
+	MOVQ y_len+16(FP), CX
+
+sc16:
+	CMPQ CX, $16
+	JL   sctail
+	VMULPS (DX), Z0, Z1
+	VMOVUPS Z1, (DX)
+	ADDQ $64, DX
+	SUBQ $16, CX
+	JMP  sc16
+
+sctail:
+	TESTQ CX, CX
+	JZ    scdone
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K1
+	VMOVUPS.Z (DX), K1, Z1
+	VMULPS Z1, Z0, Z1
+	VMOVUPS Z1, K1, (DX)
+
+scdone:
 	VZEROUPPER
 	RET
 

@@ -334,17 +334,30 @@ func poolBack() {
 	}
 }
 
-// sumSqDiff emits sumSqDiff8AVX2: the eight interleaved partial sums of squared
-// differences of the scalar loop, one per lane of a Y register, with the subtraction,
-// square and addition rounded separately in the same order.
-func sumSqDiff() {
-	p("// func sumSqDiff8AVX2(x, y []float32, acc *[8]float32)")
+// sumSqDiff emits sumSqDiff8AVX2 (store: sumSqDiffStore8AVX2, which also writes the
+// differences): the eight interleaved partial sums of squared differences of the scalar
+// loop, one per lane of a Y register, with the subtraction, square and addition rounded
+// separately in the same order.
+func sumSqDiff(store bool) {
+	name, args, frame := "sumSqDiff8AVX2", "x, y []float32, acc *[8]float32", 56
+	if store {
+		name, args, frame = "sumSqDiffStore8AVX2", "x, y, d []float32, acc *[8]float32", 80
+	}
+	p("// func %s(%s)", name, args)
 	p("// acc[k] += (x[i] − y[i])² for i ≡ k (mod 8), i < len(x) &^ 7, in order of i.")
-	p("TEXT ·sumSqDiff8AVX2(SB), NOSPLIT, $0-56")
+	if store {
+		p("// d[i] = x[i] − y[i] for the same i.")
+	}
+	p("TEXT ·%s(SB), NOSPLIT, $0-%d", name, frame)
 	p("\tMOVQ x_base+0(FP), SI")
 	p("\tMOVQ x_len+8(FP), CX")
 	p("\tMOVQ y_base+24(FP), DI")
-	p("\tMOVQ acc+48(FP), AX")
+	if store {
+		p("\tMOVQ d_base+48(FP), DX")
+		p("\tMOVQ acc+72(FP), AX")
+	} else {
+		p("\tMOVQ acc+48(FP), AX")
+	}
 	p("\tVMOVUPS (AX), Y0")
 	p("")
 	p("ssd8:")
@@ -352,6 +365,10 @@ func sumSqDiff() {
 	p("\tJL   ssddone")
 	p("\tVMOVUPS (SI), Y1")
 	p("\tVSUBPS (DI), Y1, Y1")
+	if store {
+		p("\tVMOVUPS Y1, (DX)")
+		p("\tADDQ $32, DX")
+	}
 	p("\tVMULPS Y1, Y1, Y1")
 	p("\tVADDPS Y1, Y0, Y0")
 	p("\tADDQ $32, SI")
@@ -361,6 +378,41 @@ func sumSqDiff() {
 	p("")
 	p("ssddone:")
 	p("\tVMOVUPS Y0, (AX)")
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+// scale emits scaleAVX512: y = k·y, one rounding per product, as in Go.
+func scale() {
+	p("// func scaleAVX512(k float32, y []float32)")
+	p("// y[i] = k·y[i] for i < len(y).")
+	p("TEXT ·scaleAVX512(SB), NOSPLIT, $0-32")
+	p("\tVBROADCASTSS k+0(FP), Z0")
+	p("\tMOVQ y_base+8(FP), DX")
+	p("\tMOVQ y_len+16(FP), CX")
+	p("")
+	p("sc16:")
+	p("\tCMPQ CX, $16")
+	p("\tJL   sctail")
+	p("\tVMULPS (DX), Z0, Z1")
+	p("\tVMOVUPS Z1, (DX)")
+	p("\tADDQ $64, DX")
+	p("\tSUBQ $16, CX")
+	p("\tJMP  sc16")
+	p("")
+	p("sctail:")
+	p("\tTESTQ CX, CX")
+	p("\tJZ    scdone")
+	p("\tMOVL  $1, AX")
+	p("\tSHLL  CX, AX")
+	p("\tDECL  AX")
+	p("\tKMOVW AX, K1")
+	p("\tVMOVUPS.Z (DX), K1, Z1")
+	p("\tVMULPS Z1, Z0, Z1")
+	p("\tVMOVUPS Z1, K1, (DX)")
+	p("")
+	p("scdone:")
 	p("\tVZEROUPPER")
 	p("\tRET")
 	p("")
@@ -618,8 +670,10 @@ func main() {
 	relu()
 	pool()
 	poolBack()
-	sumSqDiff()
+	sumSqDiff(false)
+	sumSqDiff(true)
 	scaledDiff()
+	scale()
 	dotTaps(dotTapsGroup)
 	for c := 2; c <= 4; c++ {
 		convTapsMulti(c)

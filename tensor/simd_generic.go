@@ -34,3 +34,9 @@ func convTapsMulti32(x []float32, offs []int32, wI, y []float32, n, c int) {
 func reluPoolBack2x2Plane32(dy, y []float32, idx []int32, dx []float32, h, w int) bool {
 	return false
 }
+
+// sumSqDiffStore8_32 reports false: SumSqDiffStore8 runs its Go loop.
+func sumSqDiffStore8_32(x, y, d []float32, acc *[8]float32) bool { return false }
+
+// scale32 reports false: Scale runs its Go loop.
+func scale32(k float32, y []float32) bool { return false }

@@ -88,3 +88,31 @@ func ScaledDiff[F Float](k F, x, y, d []F) {
 		d[i] = k * (v - y[i])
 	}
 }
+
+// SumSqDiffStore8 is SumSqDiff8 that also writes d[i] = x[i] − y[i] for the elements it
+// uses (the same bits); d must be at least len(x) &^ 7 long.
+func SumSqDiffStore8[F Float](x, y, d []F, acc *[8]F) int {
+	n := len(x) &^ 7
+	y, d = y[:n], d[:n]
+	if x32, ok := any(x).([]float32); ok && sumSqDiffStore8_32(x32, any(y).([]float32), any(d).([]float32), any(acc).(*[8]float32)) {
+		return n
+	}
+	for i := 0; i < n; i += 8 {
+		for k := range acc {
+			v := x[i+k] - y[i+k]
+			d[i+k] = v
+			acc[k] += v * v
+		}
+	}
+	return n
+}
+
+// Scale sets y[i] = k·y[i] (SIMD for float32, the same bits).
+func Scale[F Float](k F, y []F) {
+	if y32, ok := any(y).([]float32); ok && scale32(any(k).(float32), y32) {
+		return
+	}
+	for i, v := range y {
+		y[i] = k * v
+	}
+}

@@ -127,8 +127,9 @@ func TestAxpySplitMatchesSerial(t *testing.T) {
 	}
 }
 
-// SumSqDiff8 and ScaledDiff (SIMD for float32) give the bits of their plain loops for
-// every length 0–80, with zeros, negative zeros and large values mixed in.
+// SumSqDiff8, SumSqDiffStore8, ScaledDiff and Scale (SIMD for float32) give the bits of
+// their plain loops for every length 0–80, with zeros, negative zeros and large values
+// mixed in.
 func TestSumSqDiff8AndScaledDiffSameBits(t *testing.T) {
 	rng := rand.New(rand.NewPCG(51, 52))
 	val := func() float32 {
@@ -169,9 +170,49 @@ func TestSumSqDiff8AndScaledDiffSameBits(t *testing.T) {
 				t.Fatalf("len %d: acc[%d]=%v, loop gives %v", n, k, acc[k], want[k])
 			}
 		}
+		var acc2 [8]float32
+		for k := range acc2 {
+			acc2[k] = want[k] - 1 // any start
+		}
+		want2 := acc2
+		for i := 0; i < n&^7; i += 8 {
+			for k := range want2 {
+				d := x[i+k] - y[i+k]
+				want2[k] += d * d
+			}
+		}
+		diff := make([]float32, n)
+		for i := range diff {
+			diff[i] = 5 // only the first n &^ 7 are written
+		}
+		SumSqDiffStore8(x, y, diff, &acc2)
+		for k := range acc2 {
+			if math.Float32bits(acc2[k]) != math.Float32bits(want2[k]) {
+				t.Fatalf("len %d: store acc[%d]=%v, loop gives %v", n, k, acc2[k], want2[k])
+			}
+		}
+		for i := range diff {
+			w := float32(5)
+			if i < n&^7 {
+				w = x[i] - y[i]
+			}
+			if math.Float32bits(diff[i]) != math.Float32bits(w) {
+				t.Fatalf("len %d: diff[%d]=%v, want %v", n, i, diff[i], w)
+			}
+		}
 		k := val()
 		d := make([]float32, n)
 		ScaledDiff(k, x, y, d)
+		sc := make([]float32, n)
+		for i := range sc {
+			sc[i] = x[i] - y[i]
+		}
+		Scale(k, sc)
+		for i := range sc {
+			if w := k * (x[i] - y[i]); math.Float32bits(sc[i]) != math.Float32bits(w) {
+				t.Fatalf("len %d: Scale gives %v at %d, k·(x−y) is %v", n, sc[i], i, w)
+			}
+		}
 		for i := range d {
 			if w := k * (x[i] - y[i]); math.Float32bits(d[i]) != math.Float32bits(w) {
 				t.Fatalf("len %d: d[%d]=%v, loop gives %v", n, i, d[i], w)
