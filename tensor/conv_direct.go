@@ -36,10 +36,7 @@ func conv2dForwardWide[F Float](s ConvShape, x, w, b, y []F) {
 			// All taps of up to four channels in one register-blocked pass (same bits).
 			wideTapsMulti(xs, offs, w, wI, yw, L, s.Cout)
 			for co := 0; co < s.Cout; co++ {
-				yp, yc := ys[co*ho*wo:], yw[co*L:]
-				for oy := 0; oy < ho; oy++ {
-					copy(yp[oy*wo:(oy+1)*wo], yc[oy*W:oy*W+wo])
-				}
+				copyRows(ys[co*ho*wo:(co+1)*ho*wo], yw[co*L:(co+1)*L], ho, wo, wo, W)
 			}
 		}
 	})
@@ -152,10 +149,7 @@ func conv2dBackwardWide[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
 		for n := lo; n < hi; n++ {
 			dys := dy[n*s.Cout*ho*wo : (n+1)*s.Cout*ho*wo]
 			for co := 0; co < s.Cout; co++ {
-				gc := gp[co*stride+pad:]
-				for oy := 0; oy < ho; oy++ {
-					copy(gc[oy*W:oy*W+wo], dys[(co*ho+oy)*wo:(co*ho+oy+1)*wo])
-				}
+				copyRows(gp[co*stride+pad:(co+1)*stride], dys[co*ho*wo:(co+1)*ho*wo], ho, wo, W, wo)
 			}
 			if dx != nil {
 				dxs := dx[n*s.Cin*plane : (n+1)*s.Cin*plane]

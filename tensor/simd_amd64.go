@@ -203,3 +203,22 @@ func scale32(k float32, y []float32) bool {
 	}
 	return true
 }
+
+// copyRowsAVX512 copies rows of width values between strided layouts: see
+// simd_amd64_gen.go.
+//
+//go:noescape
+func copyRowsAVX512(dst, src []float32, rows, width, dstStride, srcStride int)
+
+// copyRows32 is copyRows for float32 with AVX-512; false without it.
+func copyRows32(dst, src []float32, rows, width, dstStride, srcStride int) bool {
+	if !hasAVX512 {
+		return false
+	}
+	if rows > 0 && width > 0 {
+		_ = dst[(rows-1)*dstStride+width-1]
+		_ = src[(rows-1)*srcStride+width-1]
+		copyRowsAVX512(dst, src, rows, width, dstStride, srcStride)
+	}
+	return true
+}

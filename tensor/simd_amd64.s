@@ -494,6 +494,52 @@ scdone:
 	VZEROUPPER
 	RET
 
+// func copyRowsAVX512(dst, src []float32, rows, width, dstStride, srcStride int)
+// dst[r·dstStride+j] = src[r·srcStride+j] for r < rows, j < width. The caller checks
+// the bounds.
+TEXT ·copyRowsAVX512(SB), NOSPLIT, $0-80
+	MOVQ dst_base+0(FP), DI
+	MOVQ src_base+24(FP), SI
+	MOVQ rows+48(FP), R8
+	MOVQ width+56(FP), R9
+	MOVQ dstStride+64(FP), R10
+	MOVQ srcStride+72(FP), R11
+	SHLQ $2, R10
+	SHLQ $2, R11
+	MOVQ R9, CX
+	ANDQ $15, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	MOVQ R9, R12
+	SHRQ $4, R12
+
+crrow:
+	TESTQ R8, R8
+	JZ    crdone
+	XORQ DX, DX
+	MOVQ R12, BX
+crblk:
+	TESTQ BX, BX
+	JZ    crtail
+	VMOVUPS (SI)(DX*1), Z0
+	VMOVUPS Z0, (DI)(DX*1)
+	ADDQ $64, DX
+	DECQ BX
+	JMP  crblk
+crtail:
+	VMOVUPS.Z (SI)(DX*1), K1, Z0
+	VMOVUPS Z0, K1, (DI)(DX*1)
+	ADDQ R10, DI
+	ADDQ R11, SI
+	DECQ R8
+	JMP  crrow
+
+crdone:
+	VZEROUPPER
+	RET
+
 // func dotTapsAVX512(x []float32, offs []int32, g []float32, out []float32)
 // out[t] = Σ_j x[offs[t]+j]·g[j] over j < len(g) for the first 13 taps, with the
 // summation order and roundings of dotAVX2. The caller checks the bounds.

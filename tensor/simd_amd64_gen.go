@@ -383,6 +383,58 @@ func sumSqDiff(store bool) {
 	p("")
 }
 
+// copyRows emits copyRowsAVX512: short strided rows (the compact and the wide layouts of
+// the direct convolution) copied with full and masked Z moves instead of one memmove call
+// per row.
+func copyRows() {
+	p("// func copyRowsAVX512(dst, src []float32, rows, width, dstStride, srcStride int)")
+	p("// dst[r·dstStride+j] = src[r·srcStride+j] for r < rows, j < width. The caller checks")
+	p("// the bounds.")
+	p("TEXT ·copyRowsAVX512(SB), NOSPLIT, $0-80")
+	p("\tMOVQ dst_base+0(FP), DI")
+	p("\tMOVQ src_base+24(FP), SI")
+	p("\tMOVQ rows+48(FP), R8")
+	p("\tMOVQ width+56(FP), R9")
+	p("\tMOVQ dstStride+64(FP), R10")
+	p("\tMOVQ srcStride+72(FP), R11")
+	p("\tSHLQ $2, R10")
+	p("\tSHLQ $2, R11")
+	p("\tMOVQ R9, CX")
+	p("\tANDQ $15, CX") // width mod 16: the masked tail of every row
+	p("\tMOVL $1, AX")
+	p("\tSHLL CX, AX")
+	p("\tDECL AX")
+	p("\tKMOVW AX, K1")
+	p("\tMOVQ R9, R12")
+	p("\tSHRQ $4, R12") // full blocks per row
+	p("")
+	p("crrow:")
+	p("\tTESTQ R8, R8")
+	p("\tJZ    crdone")
+	p("\tXORQ DX, DX")
+	p("\tMOVQ R12, BX")
+	p("crblk:")
+	p("\tTESTQ BX, BX")
+	p("\tJZ    crtail")
+	p("\tVMOVUPS (SI)(DX*1), Z0")
+	p("\tVMOVUPS Z0, (DI)(DX*1)")
+	p("\tADDQ $64, DX")
+	p("\tDECQ BX")
+	p("\tJMP  crblk")
+	p("crtail:")
+	p("\tVMOVUPS.Z (SI)(DX*1), K1, Z0")
+	p("\tVMOVUPS Z0, K1, (DI)(DX*1)")
+	p("\tADDQ R10, DI")
+	p("\tADDQ R11, SI")
+	p("\tDECQ R8")
+	p("\tJMP  crrow")
+	p("")
+	p("crdone:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
 // scale emits scaleAVX512: y = k·y, one rounding per product, as in Go.
 func scale() {
 	p("// func scaleAVX512(k float32, y []float32)")
@@ -674,6 +726,7 @@ func main() {
 	sumSqDiff(true)
 	scaledDiff()
 	scale()
+	copyRows()
 	dotTaps(dotTapsGroup)
 	for c := 2; c <= 4; c++ {
 		convTapsMulti(c)

@@ -40,3 +40,6 @@ func sumSqDiffStore8_32(x, y, d []float32, acc *[8]float32) bool { return false 
 
 // scale32 reports false: Scale runs its Go loop.
 func scale32(k float32, y []float32) bool { return false }
+
+// copyRows32 reports false: copyRows copies row by row.
+func copyRows32(dst, src []float32, rows, width, dstStride, srcStride int) bool { return false }

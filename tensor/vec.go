@@ -116,3 +116,15 @@ func Scale[F Float](k F, y []F) {
 		y[i] = k * v
 	}
 }
+
+// copyRows sets dst[r·dstStride+j] = src[r·srcStride+j] for r < rows, j < width (the
+// compact and wide layouts of the direct convolution), with SIMD moves for float32
+// instead of one copy call per short row.
+func copyRows[F Float](dst, src []F, rows, width, dstStride, srcStride int) {
+	if d32, ok := any(dst).([]float32); ok && copyRows32(d32, any(src).([]float32), rows, width, dstStride, srcStride) {
+		return
+	}
+	for r := 0; r < rows; r++ {
+		copy(dst[r*dstStride:r*dstStride+width], src[r*srcStride:r*srcStride+width])
+	}
+}

@@ -256,3 +256,34 @@ func TestDotTapsSameBits(t *testing.T) {
 		}
 	}
 }
+
+// copyRows (SIMD for float32: full and masked blocks) copies exactly the rows' first
+// width values between strided layouts and leaves the gaps alone, every width 0–40.
+func TestCopyRows(t *testing.T) {
+	for width := 0; width <= 40; width++ {
+		for _, c := range []struct{ rows, ds, ss int }{{1, 0, 0}, {3, width + 5, width}, {4, width, width + 7}, {2, width + 1, width + 1}} {
+			rows := c.rows
+			ds, ss := max(c.ds, width), max(c.ss, width)
+			src := make([]float32, rows*ss)
+			for i := range src {
+				src[i] = float32(i + 1)
+			}
+			dst := make([]float32, rows*ds)
+			for i := range dst {
+				dst[i] = -1
+			}
+			copyRows(dst, src, rows, width, ds, ss)
+			for r := 0; r < rows; r++ {
+				for j := 0; j < ds; j++ {
+					want := float32(-1)
+					if j < width {
+						want = src[r*ss+j]
+					}
+					if got := dst[r*ds+j]; got != want {
+						t.Fatalf("width %d %+v: dst[%d][%d]=%v, want %v", width, c, r, j, got, want)
+					}
+				}
+			}
+		}
+	}
+}
