@@ -11,7 +11,9 @@ import (
 // tensor.Conv2dForward/Conv2dBackward (goroutines, allocations, tap-by-tap axpy passes
 // over the output): the scratch lives in a smallWork taken from the plan's free list,
 // and each output row is produced in one pass that keeps four outputs in registers
-// while it runs over all the (channel, kernel row) pairs that feed it.
+// while it runs over all the (channel, kernel row) pairs that feed it. Rows of 5-wide
+// kernels go through an AVX2/FMA kernel where the CPU has one (corr5,
+// conv_small_amd64.s: eight outputs per pass).
 //
 // With stride 1 the adjoint is a gather as well: Aᵀg is the full correlation of g with
 // the horizontally flipped kernel rows, read off a copy of g padded by KW−1 zero columns
