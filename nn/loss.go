@@ -158,12 +158,23 @@ func MSEValueRows[F tensor.Float](x *tensor.T[F], src []F, idx []int) float64 {
 		return 0
 	}
 	size := checkRows("MSEValueRows", x, src, idx)
+	return meanSqDiffRows(x.Data, nil, src, size, idx)
+}
+
+// meanSqDiffRows is the mean of sumSqDiffRows over x in the chunks of MSEValue (summed in
+// chunk order), writing the differences into d when it is not nil.
+func meanSqDiffRows[F tensor.Float](x, d, src []F, size int, idx []int) float64 {
+	n := len(x)
 	chunks := (n + mseGrain - 1) / mseGrain
 	partial := make([]float64, chunks)
 	tensor.Parallel(chunks, 1, func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			a, b := c*mseGrain, min((c+1)*mseGrain, n)
-			partial[c] = float64(sumSqDiffRows(x.Data[a:b], nil, a, src, size, idx))
+			var dc []F
+			if d != nil {
+				dc = d[a:b]
+			}
+			partial[c] = float64(sumSqDiffRows(x[a:b], dc, a, src, size, idx))
 		}
 	})
 	var s float64
@@ -248,19 +259,7 @@ func MSEDiffRowsInto[F tensor.Float](dst, x *tensor.T[F], src []F, idx []int) (f
 		return 0, dst
 	}
 	size := checkRows("MSEDiffRowsInto", x, src, idx)
-	chunks := (n + mseGrain - 1) / mseGrain
-	partial := make([]float64, chunks)
-	tensor.Parallel(chunks, 1, func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			a, b := c*mseGrain, min((c+1)*mseGrain, n)
-			partial[c] = float64(sumSqDiffRows(x.Data[a:b], dst.Data[a:b], a, src, size, idx))
-		}
-	})
-	var s float64
-	for _, v := range partial {
-		s += v
-	}
-	return s / float64(n), dst
+	return meanSqDiffRows(x.Data, dst.Data, src, size, idx), dst
 }
 
 // MSEGradFromDiff scales the differences d = x − target of MSEDiffRowsInto in place into

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sync"
 
 	"github.com/frpt/frpt/tensor"
 )
@@ -31,8 +30,7 @@ type cgPlan struct {
 	small *smallConv
 	m, nn int // per-sample output and input lengths
 
-	mu   sync.Mutex
-	free []*cgWorker
+	free scratchList[cgWorker]
 }
 
 // cgWorker is one goroutine's scratch: the kernels' buffers and the Gram operator's
@@ -64,26 +62,16 @@ func (c *Conv2D) cgPlan(h, w int) *cgPlan {
 
 // work returns a scratch space; release gives it back.
 func (p *cgPlan) work() *cgWorker {
-	p.mu.Lock()
-	if k := len(p.free); k > 0 {
-		wk := p.free[k-1]
-		p.free = p.free[:k-1]
-		p.mu.Unlock()
+	return p.free.get(func() *cgWorker {
+		wk := &cgWorker{p: p, tmpIn: make([]float64, p.nn), tmpOut: make([]float64, p.m)}
+		if p.small != nil {
+			wk.sw = p.small.work()
+		}
 		return wk
-	}
-	p.mu.Unlock()
-	wk := &cgWorker{p: p, tmpIn: make([]float64, p.nn), tmpOut: make([]float64, p.m)}
-	if p.small != nil {
-		wk.sw = p.small.work()
-	}
-	return wk
+	})
 }
 
-func (p *cgPlan) release(wk *cgWorker) {
-	p.mu.Lock()
-	p.free = append(p.free, wk)
-	p.mu.Unlock()
-}
+func (p *cgPlan) release(wk *cgWorker) { p.free.put(wk) }
 
 // fwd sets y = A x for one sample.
 func (wk *cgWorker) fwd(x, y []float64) {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/cmplx"
-	"sync"
 	"sync/atomic"
 
 	"gonum.org/v1/gonum/mat"
@@ -47,8 +46,7 @@ type fftPlan struct {
 	sigma [][]float64
 	r     int
 
-	mu   sync.Mutex
-	free []*fftWork // idle scratch spaces, kept across garbage collections
+	free scratchList[fftWork]
 }
 
 // fftKey is the cache key of an fftPlan.
@@ -282,26 +280,16 @@ func (c *Conv2D) reverseFFT(anchor []float64, n, h, w int, b []float64, opt Opti
 
 // work returns a worker's scratch space for this plan; release gives it back.
 func (p *fftPlan) work() *fftWork {
-	p.mu.Lock()
-	if k := len(p.free); k > 0 {
-		wk := p.free[k-1]
-		p.free = p.free[:k-1]
-		p.mu.Unlock()
-		return wk
-	}
-	p.mu.Unlock()
-	cin, cout, nf := p.cin, p.cout, p.nf
-	return &fftWork{ff: tensor.NewRealFFT2(p.hp, p.wp), grid: make([]float64, p.hp*p.wp),
-		x0: make([]complex128, cin*nf), b: make([]complex128, cout*nf), xs: make([]complex128, cin*nf),
-		xv: make([]complex128, cin), x0v: make([]complex128, cin), bv: make([]complex128, cout), rv: make([]complex128, cout),
-		re: make([]float64, 2*max(cin, cout)), tmp: make([]float64, p.r)}
+	return p.free.get(func() *fftWork {
+		cin, cout, nf := p.cin, p.cout, p.nf
+		return &fftWork{ff: tensor.NewRealFFT2(p.hp, p.wp), grid: make([]float64, p.hp*p.wp),
+			x0: make([]complex128, cin*nf), b: make([]complex128, cout*nf), xs: make([]complex128, cin*nf),
+			xv: make([]complex128, cin), x0v: make([]complex128, cin), bv: make([]complex128, cout), rv: make([]complex128, cout),
+			re: make([]float64, 2*max(cin, cout)), tmp: make([]float64, p.r)}
+	})
 }
 
-func (p *fftPlan) release(wk *fftWork) {
-	p.mu.Lock()
-	p.free = append(p.free, wk)
-	p.mu.Unlock()
-}
+func (p *fftPlan) release(wk *fftWork) { p.free.put(wk) }
 
 // fftSample reverses one sample into out (cin×h×w).
 func (c *Conv2D) fftSample(p *fftPlan, wk *fftWork, xa, bs, out []float64, h, w, ho, wo, pad int, boundary bool, opt Options) {

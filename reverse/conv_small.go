@@ -2,7 +2,6 @@ package reverse
 
 import (
 	"fmt"
-	"sync"
 )
 
 // Direct float64 convolution A and adjoint Aᵀ of one sample, for the small channel
@@ -37,8 +36,7 @@ type smallConv struct {
 	adjOff []int
 	adjW   []float64
 
-	mu   sync.Mutex
-	free []*smallWork
+	free scratchList[smallWork]
 }
 
 // smallWork is one goroutine's scratch for a smallConv.
@@ -89,31 +87,21 @@ func newSmallConv(weight []float64, cout, cin, kh, kw, stride, pad, h, w int) *s
 
 // work returns a scratch space; release gives it back.
 func (k *smallConv) work() *smallWork {
-	k.mu.Lock()
-	if n := len(k.free); n > 0 {
-		wk := k.free[n-1]
-		k.free = k.free[:n-1]
-		k.mu.Unlock()
+	return k.free.get(func() *smallWork {
+		wk := &smallWork{}
+		if k.pad > 0 {
+			wk.xpad = make([]float64, k.cin*k.hp*k.wp)
+		}
+		if k.stride == 1 {
+			wk.gpad = make([]float64, k.cout*k.ho*k.gw)
+		} else {
+			wk.dxp = make([]float64, k.cin*k.hp*k.wp)
+		}
 		return wk
-	}
-	k.mu.Unlock()
-	wk := &smallWork{}
-	if k.pad > 0 {
-		wk.xpad = make([]float64, k.cin*k.hp*k.wp)
-	}
-	if k.stride == 1 {
-		wk.gpad = make([]float64, k.cout*k.ho*k.gw)
-	} else {
-		wk.dxp = make([]float64, k.cin*k.hp*k.wp)
-	}
-	return wk
+	})
 }
 
-func (k *smallConv) release(wk *smallWork) {
-	k.mu.Lock()
-	k.free = append(k.free, wk)
-	k.mu.Unlock()
-}
+func (k *smallConv) release(wk *smallWork) { k.free.put(wk) }
 
 // fwd sets y (cout×ho×wo) = A x for one sample x (cin×h×w).
 func (k *smallConv) fwd(x, y []float64, wk *smallWork) {

@@ -108,27 +108,33 @@ func maxPool2x2[F Float](planes, h, w int, x, y []F, idx []int32) {
 			yp := y[p*ho*wo : (p+1)*ho*wo]
 			ip := idx[p*ho*wo : (p+1)*ho*wo]
 			for oy := 0; oy < ho; oy++ {
-				r0 := xp[2*oy*w : 2*oy*w+2*wo]
-				r1 := xp[(2*oy+1)*w : (2*oy+1)*w+2*wo]
-				yr, ir := yp[oy*wo:(oy+1)*wo], ip[oy*wo:(oy+1)*wo]
-				base := int32(2 * oy * w)
-				for ox := range yr {
-					i := 2 * ox
-					best, bi := r0[i], base+int32(i)
-					if v := r0[i+1]; v > best {
-						best, bi = v, base+int32(i+1)
-					}
-					if v := r1[i]; v > best {
-						best, bi = v, base+int32(w+i)
-					}
-					if v := r1[i+1]; v > best {
-						best, bi = v, base+int32(w+i+1)
-					}
-					yr[ox], ir[ox] = best, bi
-				}
+				maxPool2x2Row(xp, yp[oy*wo:(oy+1)*wo], ip[oy*wo:(oy+1)*wo], oy, w)
 			}
 		}
 	})
+}
+
+// maxPool2x2Row pools output row oy of a plane p of width w into yr and ir (flat arg-max
+// indices into p), the first arg-max in row-major window order winning.
+func maxPool2x2Row[F Float](p, yr []F, ir []int32, oy, w int) {
+	wo := len(yr)
+	r0 := p[2*oy*w : 2*oy*w+2*wo]
+	r1 := p[(2*oy+1)*w : (2*oy+1)*w+2*wo]
+	base := int32(2 * oy * w)
+	for ox := range yr {
+		i := 2 * ox
+		best, bi := r0[i], base+int32(i)
+		if v := r0[i+1]; v > best {
+			best, bi = v, base+int32(i+1)
+		}
+		if v := r1[i]; v > best {
+			best, bi = v, base+int32(w+i)
+		}
+		if v := r1[i+1]; v > best {
+			best, bi = v, base+int32(w+i+1)
+		}
+		yr[ox], ir[ox] = best, bi
+	}
 }
 
 // ReLUMaxPool2x2 is a = max(x, 0) followed by MaxPool2dForward(planes, h, w, 2, 2, 0, a,
@@ -159,24 +165,7 @@ func ReLUMaxPool2x2[F Float](planes, h, w int, x, a, y []F, idx []int32) {
 			}
 			for oy := 0; oy < ho; oy++ {
 				relu(xp[2*oy*w:(2*oy+2)*w], ap[2*oy*w:(2*oy+2)*w])
-				r0 := ap[2*oy*w : 2*oy*w+2*wo]
-				r1 := ap[(2*oy+1)*w : (2*oy+1)*w+2*wo]
-				yr, ir := yp[oy*wo:(oy+1)*wo], ip[oy*wo:(oy+1)*wo]
-				base := int32(2 * oy * w)
-				for ox := range yr {
-					i := 2 * ox
-					best, bi := r0[i], base+int32(i)
-					if v := r0[i+1]; v > best {
-						best, bi = v, base+int32(i+1)
-					}
-					if v := r1[i]; v > best {
-						best, bi = v, base+int32(w+i)
-					}
-					if v := r1[i+1]; v > best {
-						best, bi = v, base+int32(w+i+1)
-					}
-					yr[ox], ir[ox] = best, bi
-				}
+				maxPool2x2Row(ap, yp[oy*wo:(oy+1)*wo], ip[oy*wo:(oy+1)*wo], oy, w)
 			}
 			if h%2 == 1 {
 				relu(xp[(h-1)*w:], ap[(h-1)*w:])
