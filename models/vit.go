@@ -82,25 +82,39 @@ func (b *Block[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 	return b.y
 }
 
-// Backward returns the input gradient through both residual branches.
+// Backward returns the input gradient through both residual branches. The layers'
+// input gradients are released as soon as the next layer has consumed them, so the
+// blocks of a model share those buffers (only du and the returned gradient are the
+// block's own).
 func (b *Block[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
-	dm := b.FC1.Backward(b.Act.Backward(b.FC2.Backward(dy)))
+	g := b.Act.Backward(b.FC2.Backward(dy))
+	b.FC2.ReleaseGrad()
+	dm := b.FC1.Backward(g)
+	b.Act.ReleaseGrad()
+	release := b.FC1.ReleaseGrad
 	if b.LN2 != nil {
 		dm = b.LN2.Backward(dm)
+		b.FC1.ReleaseGrad()
+		release = b.LN2.ReleaseGrad
 	}
 	b.du = tensor.Ensure(b.du, dy.Shape...)
 	du := b.du
 	for i, v := range dm.Data {
 		du.Data[i] = dy.Data[i] + v
 	}
+	release()
 	da := b.Attn.Backward(du)
+	release = b.Attn.ReleaseGrad
 	if b.LN1 != nil {
 		da = b.LN1.Backward(da)
+		b.Attn.ReleaseGrad()
+		release = b.LN1.ReleaseGrad
 	}
 	b.dx = tensor.Ensure(b.dx, dy.Shape...)
 	for i := range du.Data {
 		b.dx.Data[i] = du.Data[i] + da.Data[i]
 	}
+	release()
 	return b.dx
 }
 

@@ -39,7 +39,7 @@ func (e *elementwise[F]) backward(name string, dy *tensor.T[F], fn func(x, y, dy
 		panic("nn." + name + ".Backward: called before Forward")
 	}
 	tensor.MustSameShape("nn."+name+".Backward", dy, e.y)
-	e.dx = tensor.Ensure(e.dx, dy.Shape...)
+	e.dx = ensureGrad(e.dx, dy.Shape...)
 	xs, ys, dys, dxs := e.x.Data, e.y.Data, dy.Data, e.dx.Data
 	tensor.Parallel(len(xs), actGrain, func(lo, hi int) { fn(xs[lo:hi], ys[lo:hi], dys[lo:hi], dxs[lo:hi]) })
 	return e.dx
@@ -47,6 +47,11 @@ func (e *elementwise[F]) backward(name string, dy *tensor.T[F], fn func(x, y, dy
 
 // Params returns nothing: activations have no parameters.
 func (e *elementwise[F]) Params() []Named[F] { return nil }
+
+// ReleaseGrad hands the input-gradient buffer of the last Backward to a shared free list,
+// from which the next Backward of any layer may take it: the gradient Backward returned
+// must not be used afterwards.
+func (e *elementwise[F]) ReleaseGrad() { releaseGrad(&e.dx) }
 
 // ReLU is max(x, 0). Its derivative at 0 is 0, as in PyTorch.
 type ReLU[F tensor.Float] struct{ elementwise[F] }

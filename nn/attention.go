@@ -28,8 +28,6 @@ type MultiheadAttention[F tensor.Float] struct {
 	qkv  []F          // [N, L, 3D] projections, saved
 	p    []F          // [N, H, L, L] attention probabilities, saved
 	attn *tensor.T[F] // [N, L, D] concatenated head outputs (input of out_proj)
-	dqkv []F          // [N, L, 3D]
-	dp   []F          // [N, H, L, L] scratch for score gradients
 	dx   *tensor.T[F]
 }
 
@@ -98,10 +96,13 @@ func (a *MultiheadAttention[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 	}
 	dattn := a.OutProj.Backward(dy).Data
 	n, l, d, h, hd := a.n, a.l, a.D, a.Heads, a.headDim()
-	a.dqkv = reuseSlice(a.dqkv, n*l*3*d)
-	a.dp = reuseSlice(a.dp, n*h*l*l)
+	// dQKV [N, L, 3D] and the score gradients [N, H, L, L] are needed only here: they come
+	// from the shared free list and go back to it (every element is written before it is
+	// read), so the attention layers of a deep model share one pair.
+	dqkv, dp := getScratch[F](n*l*3*d), getScratch[F](n*h*l*l)
+	defer putScratch(dqkv)
 	scale := F(1 / math.Sqrt(float64(hd)))
-	qkv, p, dqkv, dp := a.qkv, a.p, a.dqkv, a.dp
+	qkv, p := a.qkv, a.p
 	tensor.Parallel(n*h, 1, func(lo, hi int) {
 		for bh := lo; bh < hi; bh++ {
 			b, hh := bh/h, bh%h
@@ -122,6 +123,8 @@ func (a *MultiheadAttention[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 			tensor.Gemm(true, false, l, hd, l, scale, dpm, l, q, 3*d, 0, dk, 3*d)
 		}
 	})
+	putScratch(dp)
+	a.OutProj.ReleaseGrad()
 	rows := n * l
 	if !a.InProjWeight.Frozen {
 		tensor.Gemm(true, false, 3*d, d, rows, 1, dqkv, 3*d, a.x.Data, d, 1, a.InProjWeight.Grad.Data, d)
@@ -134,10 +137,15 @@ func (a *MultiheadAttention[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 			}
 		}
 	}
-	a.dx = tensor.Ensure(a.dx, n, l, d)
+	a.dx = ensureGrad(a.dx, n, l, d)
 	tensor.Gemm(false, false, rows, d, 3*d, 1, dqkv, 3*d, a.InProjWeight.Value.Data, d, 0, a.dx.Data, d)
 	return a.dx
 }
+
+// ReleaseGrad hands the input-gradient buffer of the last Backward to a shared free list,
+// from which the next Backward of any layer may take it: the gradient Backward returned
+// must not be used afterwards.
+func (a *MultiheadAttention[F]) ReleaseGrad() { releaseGrad(&a.dx) }
 
 // Params returns in_proj_weight, in_proj_bias, out_proj.weight and out_proj.bias
 // (PyTorch state_dict order).

@@ -101,7 +101,7 @@ func (l *LayerNorm[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 			}
 		}
 	}
-	l.dx = tensor.Ensure(l.dx, dy.Shape...)
+	l.dx = ensureGrad(l.dx, dy.Shape...)
 	dxs := l.dx.Data
 	tensor.Parallel(rows, max(1, 4096/d), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
@@ -123,6 +123,11 @@ func (l *LayerNorm[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 	})
 	return l.dx
 }
+
+// ReleaseGrad hands the input-gradient buffer of the last Backward to a shared free list,
+// from which the next Backward of any layer may take it: the gradient Backward returned
+// must not be used afterwards.
+func (l *LayerNorm[F]) ReleaseGrad() { releaseGrad(&l.dx) }
 
 // Params returns weight and bias.
 func (l *LayerNorm[F]) Params() []Named[F] {

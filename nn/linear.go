@@ -68,10 +68,15 @@ func (l *Linear[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 	if l.NoGrad {
 		return nil
 	}
-	l.dx = tensor.Ensure(l.dx, l.x.Shape...)
+	l.dx = ensureGrad(l.dx, l.x.Shape...)
 	tensor.Gemm(false, false, rows, l.In, l.Out, 1, dy.Data, l.Out, l.Weight.Value.Data, l.In, 0, l.dx.Data, l.In)
 	return l.dx
 }
+
+// ReleaseGrad hands the input-gradient buffer of the last Backward to a shared free list,
+// from which the next Backward of any layer may take it: the gradient Backward returned
+// must not be used afterwards.
+func (l *Linear[F]) ReleaseGrad() { releaseGrad(&l.dx) }
 
 // Params returns weight and bias.
 func (l *Linear[F]) Params() []Named[F] {
