@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 
@@ -34,9 +35,15 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	var cpuProfile string
+	var cpuProfile, memProfile string
 	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
+	root.PersistentFlags().StringVar(&memProfile, "memprofile", "", "write a heap profile (go tool pprof) to this file after the command")
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		if memProfile != "" {
+			// One sample per 64 KiB allocated on average (the default is 512 KiB);
+			// allocations of that size and more are always sampled.
+			runtime.MemProfileRate = 64 << 10
+		}
 		if cpuProfile == "" {
 			return nil
 		}
@@ -46,13 +53,35 @@ func newRoot() *cobra.Command {
 		}
 		return pprof.StartCPUProfile(f)
 	}
-	root.PersistentPostRun = func(cmd *cobra.Command, args []string) {
+	root.PersistentPostRunE = func(cmd *cobra.Command, args []string) error {
 		if cpuProfile != "" {
 			pprof.StopCPUProfile()
 		}
+		if memProfile != "" {
+			if err := writeHeapProfile(memProfile); err != nil {
+				return fmt.Errorf("--memprofile: %w", err)
+			}
+		}
+		return nil
 	}
 	root.AddCommand(newTrainCmd(), newEvalCmd(), newInfoCmd(), newBenchCmd(), newDemoCmd())
 	root.AddCommand(newReportCmd(), newReconstructCmd(), newPostTrainCmd())
 	root.AddCommand(newStageStudyCmd(), newAblateEmbeddingsCmd())
 	return root
+}
+
+// writeHeapProfile writes the heap profile to path after a garbage collection, so that
+// it counts every allocation of the command (alloc_space: where the memory went) and
+// what is still live at its end (inuse_space: what outlives it, such as free lists).
+func writeHeapProfile(path string) error {
+	runtime.GC()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return f.Close()
 }

@@ -70,3 +70,19 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		}
 	}
 }
+
+// --memprofile writes a heap profile after the command; an unwritable path is an error
+// naming the flag.
+func TestMemProfile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "heap.pprof")
+	if _, err := run(t, "--memprofile", path, "info", "--model", "simplecnn-v2", "--dataset", "mnist"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
+		t.Fatalf("--memprofile %s: no profile written (%v)", path, err)
+	}
+	_, err := run(t, "--memprofile", filepath.Join(t.TempDir(), "no-dir", "heap.pprof"), "info", "--model", "simplecnn-v2", "--dataset", "mnist")
+	if err == nil || !strings.Contains(err.Error(), "--memprofile") {
+		t.Errorf("unwritable --memprofile: error %v, want one naming the flag", err)
+	}
+}
