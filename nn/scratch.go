@@ -1,10 +1,6 @@
 package nn
 
-import (
-	"sync"
-
-	"github.com/frpt/frpt/tensor"
-)
+import "github.com/frpt/frpt/tensor"
 
 // Input-gradient buffers are needed only until the layer below has consumed them. A model
 // that knows this (a transformer block backpropagating through its MLP and attention)
@@ -13,73 +9,14 @@ import (
 // the gradient buffers of one block, not of every block. Layers whose gradient is never
 // released keep theirs between steps, as before.
 
-// scratchList keeps released buffers for reuse; get hands out the smallest kept slice
-// that is large enough. It holds at most scratchCap slices (more are dropped), which is
-// far more than the buffers in flight at once (a few per concurrently training model).
-type scratchList[F any] struct {
-	mu    sync.Mutex
-	items [][]F
-}
-
-const scratchCap = 32
-
-// get returns a slice of length n (arbitrary contents), reused when one is kept.
-func (l *scratchList[F]) get(n int) []F {
-	l.mu.Lock()
-	best := -1
-	for i, b := range l.items {
-		if cap(b) >= n && (best < 0 || cap(b) < cap(l.items[best])) {
-			best = i
-		}
-	}
-	if best < 0 {
-		l.mu.Unlock()
-		return make([]F, n)
-	}
-	b := l.items[best]
-	last := len(l.items) - 1
-	l.items[best] = l.items[last]
-	l.items[last] = nil
-	l.items = l.items[:last]
-	l.mu.Unlock()
-	return b[:n]
-}
-
-// put keeps b for a later get.
-func (l *scratchList[F]) put(b []F) {
-	l.mu.Lock()
-	if len(l.items) < scratchCap {
-		l.items = append(l.items, b[:cap(b)])
-	}
-	l.mu.Unlock()
-}
-
-var (
-	gradScratch32 scratchList[float32]
-	gradScratch64 scratchList[float64]
-)
+// gradScratch holds the released input-gradient buffers.
+var gradScratch tensor.BufPool
 
 // getScratch returns a buffer of n elements (arbitrary contents) from the free list.
-func getScratch[F tensor.Float](n int) []F {
-	var b any
-	switch any(F(0)).(type) {
-	case float32:
-		b = gradScratch32.get(n)
-	default:
-		b = gradScratch64.get(n)
-	}
-	return b.([]F)
-}
+func getScratch[F tensor.Float](n int) []F { return tensor.PoolGet[F](&gradScratch, n) }
 
 // putScratch returns a buffer to the free list; the caller must not use it afterwards.
-func putScratch[F tensor.Float](b []F) {
-	switch v := any(b).(type) {
-	case []float32:
-		gradScratch32.put(v)
-	case []float64:
-		gradScratch64.put(v)
-	}
-}
+func putScratch[F tensor.Float](b []F) { tensor.PoolPut(&gradScratch, b) }
 
 // ensureGrad is tensor.Ensure for a layer's input-gradient buffer: a released (nil)
 // buffer is taken from the free list. Its contents are arbitrary.

@@ -86,29 +86,43 @@ func (l *sliceList[F]) put(b []F) {
 	}
 }
 
-var (
-	scratch32 sliceList[float32]
-	scratch64 sliceList[float64]
-)
+// BufPool keeps float32 and float64 scratch slices for reuse, handing out the smallest
+// kept slice that is large enough; its zero value is ready to use. Unlike sync.Pool it
+// is not emptied by the garbage collector. The kernels of this package keep theirs in
+// one pool; package nn keeps released layer gradients in another.
+type BufPool struct {
+	f32 sliceList[float32]
+	f64 sliceList[float64]
+}
 
-// getBuf returns a scratch slice of n elements (arbitrary contents) from the free lists.
-func getBuf[F Float](n int) []F {
+// PoolGet returns a slice of n elements (arbitrary contents) from p, reused when p keeps
+// one large enough.
+func PoolGet[F Float](p *BufPool, n int) []F {
 	var b any
 	switch any(F(0)).(type) {
 	case float32:
-		b = scratch32.get(n)
+		b = p.f32.get(n)
 	default:
-		b = scratch64.get(n)
+		b = p.f64.get(n)
 	}
 	return b.([]F)
 }
 
-// putBuf returns a slice obtained from getBuf.
-func putBuf[F Float](b []F) {
+// PoolPut gives b back to p; the caller must not use it afterwards.
+func PoolPut[F Float](p *BufPool, b []F) {
 	switch v := any(b).(type) {
 	case []float32:
-		scratch32.put(v)
+		p.f32.put(v)
 	case []float64:
-		scratch64.put(v)
+		p.f64.put(v)
 	}
 }
+
+// kernelScratch holds the scratch buffers of this package's kernels.
+var kernelScratch BufPool
+
+// getBuf returns a kernel scratch slice of n elements (arbitrary contents).
+func getBuf[F Float](n int) []F { return PoolGet[F](&kernelScratch, n) }
+
+// putBuf returns a slice obtained from getBuf.
+func putBuf[F Float](b []F) { PoolPut(&kernelScratch, b) }
