@@ -156,9 +156,6 @@ func conv2dBackwardWide[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
 				clear(dxs)
 				wideTapsMulti(gp, offsT, wT, wTI, dxs, plane, s.Cin)
 			}
-			if acc == nil {
-				continue
-			}
 			if dw == nil {
 				continue
 			}

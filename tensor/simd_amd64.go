@@ -120,7 +120,11 @@ func convTapsMulti32(x []float32, offs []int32, wI, y []float32, n, c int) {
 	if n == 0 || len(offs) == 0 {
 		return
 	}
-	if !hasAVX512 || c == 1 || c > 4 {
+	if c == 1 { // the single-output kernel (wI is w)
+		convTaps32(x, offs, wI[:len(offs)], y[:n])
+		return
+	}
+	if !hasAVX512 || c > 4 {
 		for ch := 0; ch < c; ch++ {
 			for t, o := range offs {
 				axpy32(wI[t*c+ch], x[int(o):], y[ch*n:(ch+1)*n])
