@@ -90,12 +90,18 @@ func MSEValue[F tensor.Float](x, target *tensor.T[F]) float64 {
 	if n == 0 {
 		return 0
 	}
+	return chunkedMean(n, func(a, b int) float64 { return float64(sumSqDiff(x.Data[a:b], target.Data[a:b])) })
+}
+
+// chunkedMean is Σ_c sum(a_c, b_c) / n over the fixed chunks [a_c, b_c) of mseGrain
+// elements of 0 … n−1, computed across tensor.Workers and added in chunk order, so the
+// result does not depend on the number of workers.
+func chunkedMean(n int, sum func(a, b int) float64) float64 {
 	chunks := (n + mseGrain - 1) / mseGrain
 	partial := make([]float64, chunks)
 	tensor.Parallel(chunks, 1, func(lo, hi int) {
 		for c := lo; c < hi; c++ {
-			a, b := c*mseGrain, min((c+1)*mseGrain, n)
-			partial[c] = float64(sumSqDiff(x.Data[a:b], target.Data[a:b]))
+			partial[c] = sum(c*mseGrain, min((c+1)*mseGrain, n))
 		}
 	})
 	var s float64
@@ -148,74 +154,18 @@ func checkRows[F tensor.Float](op string, x *tensor.T[F], src []F, idx []int) in
 	return size
 }
 
-// MSEValueRows is MSEValue(x, target) for the target whose sample i is row idx[i] of src
-// (rows of numel(x)/len(idx) values, such as a cache of per-sample feature maps), read in
-// place instead of gathered into a batch first. The chunks and their summation order are
-// those of MSEValue, so the result has the same bits.
-func MSEValueRows[F tensor.Float](x *tensor.T[F], src []F, idx []int) float64 {
-	n := len(x.Data)
-	if n == 0 {
-		return 0
-	}
-	size := checkRows("MSEValueRows", x, src, idx)
-	return meanSqDiffRows(x.Data, nil, src, size, idx)
-}
-
-// meanSqDiffRows is the mean of sumSqDiffRows over x in the chunks of MSEValue (summed in
-// chunk order), writing the differences into d when it is not nil.
-func meanSqDiffRows[F tensor.Float](x, d, src []F, size int, idx []int) float64 {
-	n := len(x)
-	chunks := (n + mseGrain - 1) / mseGrain
-	partial := make([]float64, chunks)
-	tensor.Parallel(chunks, 1, func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			a, b := c*mseGrain, min((c+1)*mseGrain, n)
-			var dc []F
-			if d != nil {
-				dc = d[a:b]
-			}
-			partial[c] = float64(sumSqDiffRows(x[a:b], dc, a, src, size, idx))
-		}
-	})
-	var s float64
-	for _, v := range partial {
-		s += v
-	}
-	return s / float64(n)
-}
-
-// MSEGradRowsInto is MSEGradInto(dst, x, target, scale) for the target of MSEValueRows
-// (row idx[i] of src for sample i), read in place: the same bits.
-func MSEGradRowsInto[F tensor.Float](dst, x *tensor.T[F], src []F, idx []int, scale float64) *tensor.T[F] {
-	dst = tensor.Ensure(dst, x.Shape...)
-	n := len(x.Data)
-	if n == 0 {
-		return dst
-	}
-	size := checkRows("MSEGradRowsInto", x, src, idx)
-	k := F(2 * scale / float64(n))
-	tensor.Parallel(len(idx), max(1, mseGrain/size), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			tensor.ScaledDiff(k, x.Data[i*size:(i+1)*size], src[idx[i]*size:(idx[i]+1)*size], dst.Data[i*size:(i+1)*size])
-		}
-	})
-	return dst
-}
-
 // sumSqDiffRows is sumSqDiff(x, y) for y = the values lo … lo+len(x)−1 of the row-gathered
 // target (row idx[r] of src, rows of size values, for sample r): element j of the chunk
 // goes to accumulator j mod 8 below the last full block of eight and to accumulator 0
-// after it, in order, exactly as in sumSqDiff. When d is not nil (as long as x) it also
-// gets the differences x − y.
+// after it, in order, exactly as in sumSqDiff. d (as long as x) gets the differences
+// x − y.
 func sumSqDiffRows[F tensor.Float](x, d []F, lo int, src []F, size int, idx []int) F {
 	var a [8]F
 	n := len(x)
 	full := n &^ 7
 	one := func(j int, xv, tv F) {
 		v := xv - tv
-		if d != nil {
-			d[j] = v
-		}
+		d[j] = v
 		if j < full {
 			a[j&7] += v * v
 		} else {
@@ -234,11 +184,7 @@ func sumSqDiffRows[F tensor.Float](x, d []F, lo int, src []F, size int, idx []in
 			one(j+i, xs[i], t[i])
 		}
 		if end := min(m, full-j); end > i { // i and j+i are 8-aligned here
-			if d != nil {
-				i += tensor.SumSqDiffStore8(xs[i:end], t[i:end], d[j+i:j+end], &a)
-			} else {
-				i += tensor.SumSqDiff8(xs[i:end], t[i:end], &a)
-			}
+			i += tensor.SumSqDiffStore8(xs[i:end], t[i:end], d[j+i:j+end], &a)
 		}
 		for ; i < m; i++ {
 			one(j+i, xs[i], t[i])
@@ -248,10 +194,12 @@ func sumSqDiffRows[F tensor.Float](x, d []F, lo int, src []F, size int, idx []in
 	return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
 }
 
-// MSEDiffRowsInto is MSEValueRows(x, src, idx) that also writes the differences
+// MSEDiffRowsInto is MSEValue(x, target) for the target whose sample i is row idx[i] of
+// src (rows of numel(x)/len(idx) values, such as a cache of per-sample feature maps),
+// read in place instead of gathered into a batch first, and also writes the differences
 // d = x − target into dst (reused when it has the shape of x), reading each target row
-// once; MSEGradFromDiff then turns d into the gradient. The value has the bits of
-// MSEValueRows.
+// once; MSEGradFromDiff then turns d into the gradient. The chunks and their summation
+// order are those of MSEValue, so the value has the same bits.
 func MSEDiffRowsInto[F tensor.Float](dst, x *tensor.T[F], src []F, idx []int) (float64, *tensor.T[F]) {
 	dst = tensor.Ensure(dst, x.Shape...)
 	n := len(x.Data)
@@ -259,12 +207,13 @@ func MSEDiffRowsInto[F tensor.Float](dst, x *tensor.T[F], src []F, idx []int) (f
 		return 0, dst
 	}
 	size := checkRows("MSEDiffRowsInto", x, src, idx)
-	return meanSqDiffRows(x.Data, dst.Data, src, size, idx), dst
+	return chunkedMean(n, func(a, b int) float64 {
+		return float64(sumSqDiffRows(x.Data[a:b], dst.Data[a:b], a, src, size, idx))
+	}), dst
 }
 
 // MSEGradFromDiff scales the differences d = x − target of MSEDiffRowsInto in place into
-// scale·∂MSE/∂x = (2·scale/numel)·d and returns d: the bits of MSEGradInto and
-// MSEGradRowsInto.
+// scale·∂MSE/∂x = (2·scale/numel)·d and returns d: the bits of MSEGradInto.
 func MSEGradFromDiff[F tensor.Float](d *tensor.T[F], scale float64) *tensor.T[F] {
 	n := len(d.Data)
 	if n == 0 {

@@ -181,7 +181,7 @@ func ReLUMaxPoolBackward[F tensor.Float](act *ReLU[F], pool *MaxPool2d[F], dy *t
 	}
 	tensor.MustSameShape("nn.ReLUMaxPoolBackward", dy, pool.y)
 	s := act.y.Shape
-	act.dx = tensor.Ensure(act.dx, s...)
+	act.dx = ensureGrad(act.dx, s...) // as act.Backward does
 	tensor.ReLUMaxPool2x2Backward(s[0]*s[1], s[2], s[3], dy.Data, pool.y.Data, pool.idx, act.dx.Data)
 	return act.dx
 }
