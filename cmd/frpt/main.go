@@ -14,6 +14,7 @@ import (
 	"runtime/pprof"
 	"syscall"
 
+	"github.com/frpt/frpt/atomicfile"
 	"github.com/spf13/cobra"
 )
 
@@ -75,13 +76,5 @@ func newRoot() *cobra.Command {
 // what is still live at its end (inuse_space: what outlives it, such as free lists).
 func writeHeapProfile(path string) error {
 	runtime.GC()
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := pprof.WriteHeapProfile(f); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return f.Close()
+	return atomicfile.Write(path, pprof.WriteHeapProfile)
 }

@@ -81,7 +81,12 @@ func TestMemProfile(t *testing.T) {
 	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
 		t.Fatalf("--memprofile %s: no profile written (%v)", path, err)
 	}
-	_, err := run(t, "--memprofile", filepath.Join(t.TempDir(), "no-dir", "heap.pprof"), "info", "--model", "simplecnn-v2", "--dataset", "mnist")
+	// Outputs create their folder (atomicfile), so the unwritable path lies under a file.
+	file := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := run(t, "--memprofile", filepath.Join(file, "heap.pprof"), "info", "--model", "simplecnn-v2", "--dataset", "mnist")
 	if err == nil || !strings.Contains(err.Error(), "--memprofile") {
 		t.Errorf("unwritable --memprofile: error %v, want one naming the flag", err)
 	}
