@@ -73,6 +73,14 @@ func Pretrain(ctx context.Context, cfg TrainConfig, w io.Writer) (*TrainSummary,
 	if err != nil {
 		return nil, err
 	}
+	dropNote := ""
+	if cfg.DropFraction > 0 {
+		var before, after int
+		if train, before, after, err = data.DropClass(train, cfg.DropClass, cfg.DropFraction, cfg.DropSeed); err != nil {
+			return nil, fmt.Errorf("--drop-class: %w", err)
+		}
+		dropNote = fmt.Sprintf(" (class %d: %d of %d images kept)", cfg.DropClass, after, before)
+	}
 	test, err := openSplit(cfg.Dataset, "test", cfg.DataDir, 0)
 	if err != nil {
 		return nil, err
@@ -121,8 +129,8 @@ func Pretrain(ctx context.Context, cfg TrainConfig, w io.Writer) (*TrainSummary,
 	} else {
 		trainTf = data.TestTransform(cfg.Dataset)
 	}
-	fmt.Fprintf(w, "training %s on %s: %d train / %d test images, %d parameters, %s lr %g wd %g, batch %d, %d epochs\n",
-		cfg.Model, cfg.Dataset, train.Len(), test.Len(), countParams(params), cfg.Optimizer, cfg.LR, cfg.WeightDecay, cfg.BatchSize, cfg.Epochs)
+	fmt.Fprintf(w, "training %s on %s: %d train%s / %d test images, %d parameters, %s lr %g wd %g, batch %d, %d epochs\n",
+		cfg.Model, cfg.Dataset, train.Len(), dropNote, test.Len(), countParams(params), cfg.Optimizer, cfg.LR, cfg.WeightDecay, cfg.BatchSize, cfg.Epochs)
 	for epoch := start + 1; epoch <= cfg.Epochs; epoch++ {
 		if err := ctx.Err(); err != nil {
 			return sum, fmt.Errorf("interrupted before epoch %d (rerun to resume): %w", epoch, err)

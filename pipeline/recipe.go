@@ -32,6 +32,12 @@ type TrainConfig struct {
 	// SaveEvery also writes epoch-NNN.safetensors every SaveEvery epochs (0 = never), the
 	// checkpoints a training-stage study (StageStudy) probes. It may change on resume.
 	SaveEvery int `json:"save_every,omitempty"`
+	// DropFraction > 0 removes that fraction of class DropClass from the training split
+	// (the class-drop experiment, spec §6.1), chosen by a generator seeded with DropSeed
+	// (the authors' helper uses 42).
+	DropClass    int     `json:"drop_class,omitempty"`
+	DropFraction float64 `json:"drop_fraction,omitempty"`
+	DropSeed     uint64  `json:"drop_seed,omitempty"`
 	// Fresh ignores an existing run in OutDir instead of resuming it.
 	Fresh bool `json:"-"`
 }
@@ -74,6 +80,8 @@ func (c TrainConfig) Validate() error {
 		return fmt.Errorf("schedule %q: want none, cosine or plateau", c.Schedule)
 	case c.LabelSmoothing < 0 || c.LabelSmoothing >= 1:
 		return fmt.Errorf("label smoothing %g: want [0, 1)", c.LabelSmoothing)
+	case !(c.DropFraction >= 0 && c.DropFraction <= 1):
+		return fmt.Errorf("drop fraction %g: want a number in [0, 1]", c.DropFraction)
 	case c.OutDir == "":
 		return fmt.Errorf("output folder is required")
 	}

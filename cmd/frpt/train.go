@@ -30,6 +30,10 @@ resumes after the last finished epoch.`,
 			if recipe != "" && recipe != "paper" {
 				return fmt.Errorf("--recipe %q: only \"paper\" is known", recipe)
 			}
+			ch := cmd.Flags().Changed
+			if (ch("drop-fraction") || ch("drop-seed")) && !ch("drop-class") {
+				return fmt.Errorf("--drop-fraction and --drop-seed need --drop-class")
+			}
 			cfg = mergeFlags(cmd, base, cfg)
 			if cfg.OutDir == "" {
 				cfg.OutDir = fmt.Sprintf("runs/%s-%s", cfg.Dataset, cfg.Model)
@@ -63,6 +67,9 @@ resumes after the last finished epoch.`,
 	f.BoolVar(&cfg.NoAugment, "no-augment", false, "train without the dataset's augmentation")
 	f.BoolVar(&cfg.Fresh, "fresh", false, "start over instead of resuming from --out")
 	f.IntVar(&cfg.Limit, "limit", 0, "use only the first N training images (quick runs)")
+	f.IntVar(&cfg.DropClass, "drop-class", 0, "class-drop experiment: remove --drop-fraction of this class's training images")
+	f.Float64Var(&cfg.DropFraction, "drop-fraction", 0.9, "with --drop-class: the fraction of that class removed")
+	f.Uint64Var(&cfg.DropSeed, "drop-seed", 42, "with --drop-class: seed of the choice of removed images (42 as the authors)")
 	f.IntVar(&cfg.SaveEvery, "save-every", 0, "also keep epoch-NNN.safetensors every N epochs (for frpt stage-study; 0: off)")
 	return cmd
 }
@@ -73,6 +80,9 @@ func mergeFlags(cmd *cobra.Command, base, set pipeline.TrainConfig) pipeline.Tra
 	base.Model, base.Dataset = set.Model, set.Dataset
 	base.DataDir, base.OutDir = set.DataDir, set.OutDir
 	base.Fresh, base.NoAugment, base.Limit, base.SaveEvery = set.Fresh, set.NoAugment, set.Limit, set.SaveEvery
+	if ch("drop-class") {
+		base.DropClass, base.DropFraction, base.DropSeed = set.DropClass, set.DropFraction, set.DropSeed
+	}
 	if ch("optimizer") {
 		base.Optimizer = set.Optimizer
 	}
