@@ -160,36 +160,6 @@ type AblationSummary struct {
 	Files      []string         `json:"-"`
 }
 
-// validate checks the grid before any work starts.
-func (c *AblationConfig) validate() error {
-	switch {
-	case c.Weights == "":
-		return fmt.Errorf("ablation: the pretrained weights are required")
-	case c.Epochs <= 0 || c.Batch <= 0:
-		return fmt.Errorf("ablation: epochs %d and batch %d must be positive", c.Epochs, c.Batch)
-	case c.LR <= 0 || c.WD < 0:
-		return fmt.Errorf("ablation: learning rate %g must be positive and weight decay %g non-negative", c.LR, c.WD)
-	case len(c.Alphas) == 0 || len(c.Seeds) == 0:
-		return fmt.Errorf("ablation: no α or no seed given")
-	case c.Results == "":
-		return fmt.Errorf("ablation: the results file is required")
-	}
-	for _, a := range c.Alphas {
-		if a < 0 || math.IsNaN(a) || math.IsInf(a, 0) {
-			return fmt.Errorf("ablation: α %g must be a non-negative number", a)
-		}
-	}
-	for _, e := range c.Embeddings {
-		if e != reverse.OneHot && e != reverse.MaxAssign && e != reverse.Nearest {
-			return fmt.Errorf("ablation: embedding %q: want one-hot, max-assign or nearest", e)
-		}
-	}
-	if len(c.Embeddings) == 0 && !slices.Contains(c.Alphas, 0) {
-		return fmt.Errorf("ablation: no embedding given")
-	}
-	return nil
-}
-
 // ablationRuns lists the grid's runs (α = 0 once per seed, as embedding "none").
 func ablationRuns(cfg AblationConfig, base AblationRun) []AblationRun {
 	var out []AblationRun
@@ -216,7 +186,7 @@ func ablationRuns(cfg AblationConfig, base AblationRun) []AblationRun {
 // RunAblation runs every missing run of the grid (finished runs in cfg.Results are
 // skipped), then writes the summary (CSV, JSON, Markdown, PNG) to cfg.OutDir.
 func RunAblation(ctx context.Context, cfg AblationConfig, w io.Writer) (*AblationSummary, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if cfg.OutDir == "" {

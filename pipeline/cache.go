@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/frpt/frpt/checkpoint"
 	"github.com/frpt/frpt/tensor"
@@ -73,12 +74,10 @@ func (m *CacheManifest) Done() int {
 	return n
 }
 
-// sameJob reports whether two manifests describe the same reconstruction pass.
-func (m *CacheManifest) sameJob(o *CacheManifest) bool {
-	return m.Format == o.Format && m.Model == o.Model && m.Dataset == o.Dataset &&
-		m.WeightsSHA256 == o.WeightsSHA256 && m.Seed == o.Seed && m.Augment == o.Augment &&
-		m.Embedding == o.Embedding && m.ConvMethod == o.ConvMethod && reflect.DeepEqual(m.Input, o.Input) &&
-		reflect.DeepEqual(m.Taps, o.Taps) && m.Total == o.Total && m.ShardSize == o.ShardSize
+// jobDiffs lists the fields in which two manifests describe different reconstruction
+// passes (the weights file's name, the shards and completion are not the job).
+func (m *CacheManifest) jobDiffs(want *CacheManifest) []string {
+	return fieldDiffs(*m, *want, "cache", "weights", "shards", "complete")
 }
 
 // FileSHA256 returns the hex SHA-256 of a file (used to tie a cache to its checkpoint).
@@ -122,9 +121,8 @@ func OpenCacheWriter(dir string, want CacheManifest) (*CacheWriter, error) {
 	case err != nil:
 		return nil, fmt.Errorf("cache %s: %w", dir, err)
 	}
-	if !have.sameJob(&want) {
-		return nil, fmt.Errorf("cache %s holds a different reconstruction (model %s, dataset %s, weights %.12s…, seed %d); remove it or choose another folder",
-			dir, have.Model, have.Dataset, have.WeightsSHA256, have.Seed)
+	if d := have.jobDiffs(&want); len(d) > 0 {
+		return nil, fmt.Errorf("cache %s holds a different reconstruction: %s; remove it or choose another folder", dir, strings.Join(d, "; "))
 	}
 	for _, s := range have.Shards { // every listed shard must still be intact
 		if _, err := checkShard(dir, &have, s); err != nil {

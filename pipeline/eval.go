@@ -33,6 +33,12 @@ type EvalResult struct {
 
 // Evaluate loads cfg.Weights into cfg.Model and scores it on the test split.
 func Evaluate(ctx context.Context, cfg EvalConfig, w io.Writer) (*EvalResult, error) {
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = 500
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	m, err := loadModel(cfg.Model, cfg.Dataset, 0, cfg.Weights)
 	if err != nil {
 		return nil, err
@@ -42,9 +48,6 @@ func Evaluate(ctx context.Context, cfg EvalConfig, w io.Writer) (*EvalResult, er
 		return nil, err
 	}
 	bs := cfg.BatchSize
-	if bs <= 0 {
-		bs = 500
-	}
 	bar := progress.New(w, int64(test.Len()), "eval")
 	res, err := evaluate(ctx, m, test, data.TestTransform(cfg.Dataset), bs, bar)
 	if err != nil {

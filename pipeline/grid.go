@@ -30,12 +30,31 @@ func ReadResults(path string) ([]RunResult, error) { return readJSONLines[RunRes
 // results file, with cfg.Workers concurrent runs. Killing it and running it again gives
 // the same final results file (each run depends only on its configuration).
 func RunGrid(ctx context.Context, cfg GridConfig, w io.Writer) ([]RunResult, error) {
+	if cfg.Workers == 0 {
+		cfg.Workers = 2
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	cache, err := OpenCache(cfg.Cache)
 	if err != nil {
 		return nil, err
 	}
+	if err := checkTaps(cache, cfg.Taps); err != nil {
+		return nil, err
+	}
+	sha, err := FileSHA256(cfg.Base.Weights)
+	if err != nil {
+		return nil, fmt.Errorf("--weights: %w", err)
+	}
+	if err := cache.fits(cfg.Base.Model, cfg.Base.Dataset, cfg.Base.Weights, sha); err != nil {
+		return nil, err
+	}
 	done, err := ReadResults(cfg.Results)
 	if err != nil {
+		return nil, err
+	}
+	if err := resultsFit(cfg.Results, done, cfg, sha); err != nil {
 		return nil, err
 	}
 	have := map[string]bool{}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/frpt/frpt/checkpoint"
@@ -65,9 +66,6 @@ func EpochCheckpoint(epoch int) string { return fmt.Sprintf("epoch-%03d.safetens
 func Pretrain(ctx context.Context, cfg TrainConfig, w io.Writer) (*TrainSummary, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
-	}
-	if cfg.SaveEvery < 0 {
-		return nil, fmt.Errorf("save-every must be 0 (off) or positive, got %d", cfg.SaveEvery)
 	}
 	train, err := openSplit(cfg.Dataset, "train", cfg.DataDir, cfg.Limit)
 	if err != nil {
@@ -227,9 +225,8 @@ func resume(cfg TrainConfig, m models.Model[float32], opt nn.Optimizer, sum *Tra
 	if err := readJSON(filepath.Join(cfg.OutDir, configFile), &old); err != nil {
 		return 0, fmt.Errorf("resume %s: %w (use --fresh to start over)", cfg.OutDir, err)
 	}
-	old.Epochs, old.DataDir, old.OutDir, old.Fresh, old.SaveEvery = cfg.Epochs, cfg.DataDir, cfg.OutDir, cfg.Fresh, cfg.SaveEvery
-	if old != cfg {
-		return 0, fmt.Errorf("resume %s: the run there was made with a different configuration (%+v); use --fresh or another --out", cfg.OutDir, old)
+	if d := fieldDiffs(old, cfg, "the run there", "epochs", "data_dir", "out_dir", "save_every"); len(d) > 0 {
+		return 0, fmt.Errorf("resume %s: the run there was made with other settings: %s; use --fresh or another --out", cfg.OutDir, strings.Join(d, "; "))
 	}
 	meta, err := checkpoint.LoadInto(last, m.Params())
 	if err != nil {

@@ -60,16 +60,17 @@ type ReconstructSummary struct {
 
 // Reconstruct runs (or resumes) a reconstruction pass into cfg.OutDir.
 func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*ReconstructSummary, error) {
-	if cfg.Batch <= 0 {
+	if cfg.Batch == 0 {
 		cfg.Batch = 256
 	}
-	if cfg.ShardSize <= 0 {
+	if cfg.ShardSize == 0 {
 		cfg.ShardSize = 8192
 	}
-	cfg.ShardSize = (cfg.ShardSize + cfg.Batch - 1) / cfg.Batch * cfg.Batch
-	if cfg.Chain.Kappa == 0 {
-		cfg.Chain = reverse.DefaultChainOptions()
+	cfg.Chain = chainDefaults(cfg.Chain)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
+	cfg.ShardSize = (cfg.ShardSize + cfg.Batch - 1) / cfg.Batch * cfg.Batch
 	m, err := loadModel(cfg.Model, cfg.Dataset, 0, cfg.Weights)
 	if err != nil {
 		return nil, fmt.Errorf("reconstruct: %w", err)

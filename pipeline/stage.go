@@ -194,28 +194,12 @@ func StageCheckpoints(dir string) ([]StageCheckpoint, error) {
 // StageStudy runs (or resumes) the training-stage study of cfg.RunDir and writes its
 // files to cfg.OutDir.
 func StageStudy(ctx context.Context, cfg StageConfig, w io.Writer) (*StageSummary, error) {
-	if cfg.RunDir == "" {
-		return nil, fmt.Errorf("stage study: the training run folder is required")
-	}
-	if cfg.Batch <= 0 {
+	if cfg.Batch == 0 {
 		cfg.Batch = 256
 	}
-	if cfg.Limit < 0 || cfg.DropFirst < 0 {
-		return nil, fmt.Errorf("stage study: limit %d and drop-first %d must not be negative", cfg.Limit, cfg.DropFirst)
-	}
-	if cfg.Chain.Kappa == 0 {
-		emb, conv, pool := cfg.Chain.Embedding, cfg.Chain.ConvMethod, cfg.Chain.GlobalPoolProjection
-		cfg.Chain = reverse.DefaultChainOptions()
-		if emb != "" {
-			cfg.Chain.Embedding = emb
-		}
-		if conv != "" {
-			cfg.Chain.ConvMethod = conv
-		}
-		cfg.Chain.GlobalPoolProjection = pool
-	}
-	if cfg.Chain.Embedding == "" {
-		cfg.Chain.Embedding = reverse.Nearest
+	cfg.Chain = chainDefaults(cfg.Chain)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	if cfg.OutDir == "" {
 		cfg.OutDir = filepath.Join(cfg.RunDir, "stage-study")

@@ -99,7 +99,7 @@ type GridOptions struct {
 	// Source names the results file in the report.
 	Source string
 	// Unit of the accuracies in the runs: "fraction" (0–1, what pipeline.PostTrain
-	// writes), "percent", or "" to detect it (fraction when no value exceeds 1).
+	// writes), "percent", or "" ("auto") to detect it (fraction when no value exceeds 1).
 	// Everything reported is in percent, differences in percentage points.
 	Unit string
 	// Resamples is the number of bootstrap draws (default 20000) and Level the two-sided
@@ -305,6 +305,9 @@ func AnalyzeGrid(runs []Run, opt GridOptions) (*GridSummary, error) {
 	if len(runs) == 0 {
 		return nil, fmt.Errorf("analyze grid: no runs")
 	}
+	if err := opt.Validate(); err != nil {
+		return nil, fmt.Errorf("analyze grid: %w", err)
+	}
 	if opt.Resamples == 0 {
 		opt.Resamples = 20000
 	}
@@ -313,9 +316,6 @@ func AnalyzeGrid(runs []Run, opt GridOptions) (*GridSummary, error) {
 	}
 	if opt.Alpha == 0 {
 		opt.Alpha = 0.05
-	}
-	if opt.Resamples < 0 || opt.Level <= 0 || opt.Level >= 1 || opt.Alpha <= 0 || opt.Alpha >= 1 {
-		return nil, fmt.Errorf("analyze grid: invalid options (resamples %d, level %g, alpha %g)", opt.Resamples, opt.Level, opt.Alpha)
 	}
 	s := &GridSummary{Source: opt.Source, Runs: len(runs), Resamples: opt.Resamples, Level: opt.Level, Seed: opt.Seed, Alpha: opt.Alpha}
 	scale, err := accScale(runs, opt.Unit)
@@ -646,9 +646,9 @@ func accScale(runs []Run, unit string) (float64, error) {
 		return 100, nil
 	case "percent":
 		return 1, nil
-	case "":
+	case "", "auto":
 	default:
-		return 0, fmt.Errorf("analyze grid: unit %q: want fraction, percent or empty", unit)
+		return 0, fmt.Errorf("analyze grid: unit %q: want fraction, percent or auto", unit)
 	}
 	hi := 0.0
 	for _, r := range runs {
