@@ -80,7 +80,7 @@ func DefaultAblation() AblationConfig {
 type AblationRun struct {
 	Model         string  `json:"model"`
 	Dataset       string  `json:"dataset"`
-	Weights       string  `json:"weights"`
+	Weights       string  `json:"weights"` // recorded relative to the results file (report.RecordedPath)
 	WeightsSHA256 string  `json:"weights_sha256"`
 	Embedding     string  `json:"embedding"` // one-hot, max-assign, nearest or none (α = 0)
 	Alpha         float64 `json:"alpha"`
@@ -242,7 +242,7 @@ func RunAblation(ctx context.Context, cfg AblationConfig, w io.Writer) (*Ablatio
 	if err != nil {
 		return nil, err
 	}
-	sum := &AblationSummary{Model: cfg.Model, Dataset: cfg.Dataset, Weights: cfg.Weights}
+	sum := &AblationSummary{Model: cfg.Model, Dataset: cfg.Dataset, Weights: report.RecordedPath(filepath.Join(cfg.OutDir, "ablation-summary.json"), cfg.Weights)}
 	if len(todo) > 0 {
 		var set *CachedSet
 		if cache != nil {
@@ -282,7 +282,13 @@ func RunAblation(ctx context.Context, cfg AblationConfig, w io.Writer) (*Ablatio
 // to the results file (rewritten atomically with every finished run so far).
 func runAblationJobs(ctx context.Context, cfg AblationConfig, todo []AblationRun, set *CachedSet, test data.Dataset, done []AblationResult, w io.Writer) ([]AblationResult, error) {
 	done, err := runPool(ctx, cfg.Workers, cfg.Results, todo, done,
-		func(run AblationRun) (*AblationResult, error) { return AblationTrain(ctx, run, set, test) },
+		func(run AblationRun) (*AblationResult, error) {
+			r, err := AblationTrain(ctx, run, set, test)
+			if err == nil { // the record names the weights relative to the results file (their hash is in the key)
+				r.Weights = report.RecordedPath(cfg.Results, run.Weights)
+			}
+			return r, err
+		},
 		func(run AblationRun, r *AblationResult) string {
 			return fmt.Sprintf("%s α %g seed %d: best %.2f%% mean %.2f%% last %.2f%%", run.Embedding, run.Alpha, run.Seed,
 				100*r.Best, 100*r.Mean, 100*r.TestAcc[len(r.TestAcc)-1])
@@ -470,7 +476,7 @@ func pretrainedAccuracy(ctx context.Context, cfg AblationConfig, sha string, tes
 	if err != nil {
 		return 0, err
 	}
-	if err := WriteJSON(path, rec{Weights: cfg.Weights, SHA256: sha, TestAcc: ev.Accuracy}); err != nil {
+	if err := WriteJSON(path, rec{Weights: report.RecordedPath(path, cfg.Weights), SHA256: sha, TestAcc: ev.Accuracy}); err != nil {
 		return 0, err
 	}
 	return Num(ev.Accuracy), nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/frpt/frpt/data"
 	"github.com/frpt/frpt/progress"
+	"github.com/frpt/frpt/report"
 	"github.com/frpt/frpt/reverse"
 	"github.com/frpt/frpt/tensor"
 )
@@ -46,16 +47,17 @@ type TapGapStats struct {
 
 // ReconstructSummary is written to <cache>/reconstruct.json.
 type ReconstructSummary struct {
-	Model        string        `json:"model"`
-	Dataset      string        `json:"dataset"`
-	Weights      string        `json:"weights"`
-	Samples      int           `json:"samples"`
-	NewSamples   int           `json:"new_samples"` // reconstructed by this run (the rest resumed)
-	Seconds      float64       `json:"seconds"`
-	ImagesPerSec float64       `json:"images_per_sec"`         // including data loading and cache writing
-	ComputePerS  float64       `json:"compute_images_per_sec"` // forward + reverse chain only
-	Taps         []TapGapStats `json:"taps"`
-	CacheBytes   int64         `json:"cache_bytes"`
+	Model         string        `json:"model"`
+	Dataset       string        `json:"dataset"`
+	Weights       string        `json:"weights"` // relative to the cache folder (report.RecordedPath)
+	WeightsSHA256 string        `json:"weights_sha256"`
+	Samples       int           `json:"samples"`
+	NewSamples    int           `json:"new_samples"` // reconstructed by this run (the rest resumed)
+	Seconds       float64       `json:"seconds"`
+	ImagesPerSec  float64       `json:"images_per_sec"`         // including data loading and cache writing
+	ComputePerS   float64       `json:"compute_images_per_sec"` // forward + reverse chain only
+	Taps          []TapGapStats `json:"taps"`
+	CacheBytes    int64         `json:"cache_bytes"`
 }
 
 // Reconstruct runs (or resumes) a reconstruction pass into cfg.OutDir.
@@ -115,7 +117,8 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 	if err != nil {
 		return nil, err
 	}
-	sum := &ReconstructSummary{Model: cfg.Model, Dataset: cfg.Dataset, Weights: cfg.Weights, Samples: ds.Len()}
+	sum := &ReconstructSummary{Model: cfg.Model, Dataset: cfg.Dataset, Samples: ds.Len(),
+		Weights: report.RecordedPath(filepath.Join(cfg.OutDir, "reconstruct.json"), cfg.Weights), WeightsSHA256: sha}
 	start := cw.Next()
 	if start > 0 && start < ds.Len() {
 		fmt.Fprintf(w, "resuming %s at sample %d of %d\n", cfg.OutDir, start, ds.Len())

@@ -149,7 +149,7 @@ type StageCorrelation struct {
 
 // StageSummary is the outcome of StageStudy.
 type StageSummary struct {
-	Run          string             `json:"run"`
+	Run          string             `json:"run"` // relative to OutDir (report.RecordedPath)
 	Model        string             `json:"model"`
 	Dataset      string             `json:"dataset"`
 	Samples      int                `json:"samples"`
@@ -265,7 +265,7 @@ func StageStudy(ctx context.Context, cfg StageConfig, w io.Writer) (*StageSummar
 	for i, r := range all {
 		have[r.key()] = i
 	}
-	sum := &StageSummary{Run: cfg.RunDir, Model: cfg.Model, Dataset: cfg.Dataset, Samples: ds.Len(), DropFirst: cfg.DropFirst}
+	sum := &StageSummary{Run: report.RecordedPath(filepath.Join(cfg.OutDir, "correlations.json"), cfg.RunDir), Model: cfg.Model, Dataset: cfg.Dataset, Samples: ds.Len(), DropFirst: cfg.DropFirst}
 	for i, ck := range cks {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("stage study interrupted before epoch %d (finished stages are kept; rerun to resume): %w", ck.Epoch, err)

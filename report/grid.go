@@ -39,7 +39,7 @@ var GridMetrics = []string{"best", "e1", "e5", "e10", "mean"}
 type Run struct {
 	Model   string    `json:"model"`
 	Dataset string    `json:"dataset"`
-	Weights string    `json:"weights"`
+	Weights string    `json:"weights"` // relative to the results file (RecordedPath)
 	Tap     string    `json:"tap"`
 	CRec    float64   `json:"c_rec"`
 	Seed    uint64    `json:"seed"`
@@ -51,6 +51,8 @@ type Run struct {
 	TestAcc []float64 `json:"test_acc"` // after each epoch
 	Best    float64   `json:"best"`
 	Mean    float64   `json:"mean"`
+	// WeightsSHA256 is the weights' hash (absent in files written before it was recorded).
+	WeightsSHA256 string `json:"weights_sha256,omitempty"`
 }
 
 // Setting identifies the runs of a grid that differ only in c_rec and seed. A Setting
@@ -206,7 +208,8 @@ type GridSummary struct {
 }
 
 // ReadRunsJSONL reads a JSON-lines results file. decode turns one line into a Run (nil:
-// json.Unmarshal into Run). Blank lines are skipped; a malformed line is an error naming
+// json.Unmarshal into Run). The weights' path is returned relative to the file (older
+// files recorded it absolute: such paths are converted). Blank lines are skipped; a malformed line is an error naming
 // the file and the line; so is a run without model or tap, and a file without runs.
 func ReadRunsJSONL(path string, decode func(line []byte) (Run, error)) ([]Run, error) {
 	if decode == nil {
@@ -238,6 +241,7 @@ func ReadRunsJSONL(path string, decode func(line []byte) (Run, error)) ([]Run, e
 		if r.Model == "" || r.Tap == "" {
 			return nil, fmt.Errorf("%s:%d: run has no model or tap", path, line)
 		}
+		r.Weights = relativeRecorded(path, r.Weights) // older files hold an absolute path
 		runs = append(runs, r)
 	}
 	if err := sc.Err(); err != nil {
@@ -434,6 +438,9 @@ func AnalyzeGrid(runs []Run, opt GridOptions) (*GridSummary, error) {
 					add("lr", fmtC(r.LR))
 					add("weight_decay", fmtC(r.WD))
 					add("weights", r.Weights)
+					if r.WeightsSHA256 != "" {
+						add("weights_sha256", r.WeightsSHA256)
+					}
 				}
 			}
 		}
