@@ -53,7 +53,7 @@ func Evaluate(ctx context.Context, cfg EvalConfig, w io.Writer) (*EvalResult, er
 	if err != nil {
 		return nil, err
 	}
-	bar.Finish(fmt.Sprintf("accuracy %.2f%%", 100*res.Accuracy))
+	bar.Close() // the caller prints the accuracy
 	res.Model, res.Dataset, res.Weights = cfg.Model, cfg.Dataset, cfg.Weights
 	return res, nil
 }

@@ -148,8 +148,8 @@ func Pretrain(ctx context.Context, cfg TrainConfig, w io.Writer) (*TrainSummary,
 		if cfg.Schedule == "plateau" {
 			opt.SetLR(sched.plateau.Step(ev.Accuracy))
 		}
-		fmt.Fprintf(w, "epoch %d/%d: train loss %.4f acc %.2f%%, test loss %.4f acc %.2f%%, %.0f images/s\n",
-			epoch, cfg.Epochs, el.TrainLoss, 100*el.TrainAcc, el.TestLoss, 100*el.TestAcc, el.ImagesPerSec)
+		fmt.Fprintf(w, "epoch %d/%d: train loss %.4f acc %.2f%%, test loss %.4f acc %.2f%%, %.1f s, %.0f images/s\n",
+			epoch, cfg.Epochs, el.TrainLoss, 100*el.TrainAcc, el.TestLoss, 100*el.TestAcc, el.TrainSeconds, el.ImagesPerSec)
 		if err := finishEpoch(cfg, m, opt, sum, el); err != nil {
 			return sum, err
 		}
@@ -329,7 +329,7 @@ func trainEpoch(ctx context.Context, m models.Model[float32], opt nn.Optimizer, 
 	}
 	secs := time.Since(start).Seconds()
 	el := EpochLog{Epoch: epoch, LR: opt.LR(), TrainLoss: lossSum / float64(max(seen, 1)), TrainAcc: float64(correct) / float64(max(seen, 1)), TrainSeconds: secs, ImagesPerSec: float64(seen) / secs}
-	bar.Finish(fmt.Sprintf("loss %.4f acc %.2f%%, %.0f images/s", el.TrainLoss, 100*el.TrainAcc, el.ImagesPerSec))
+	bar.Close() // Pretrain prints the epoch's one line, with its test accuracy
 	return el, nil
 }
 
