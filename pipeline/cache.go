@@ -121,6 +121,9 @@ func OpenCacheWriter(dir string, want CacheManifest) (*CacheWriter, error) {
 	case err != nil:
 		return nil, fmt.Errorf("cache %s: %w", dir, err)
 	}
+	if err := have.check(); err != nil {
+		return nil, fmt.Errorf("cache %s: %s: %w", dir, cacheManifest, err)
+	}
 	if d := have.jobDiffs(&want); len(d) > 0 {
 		return nil, fmt.Errorf("cache %s holds a different reconstruction: %s; remove it or choose another folder", dir, strings.Join(d, "; "))
 	}
@@ -210,6 +213,9 @@ func checkShard(dir string, m *CacheManifest, s CacheShard) (*checkpoint.Reader,
 	want := map[string][]int{"input": append([]int{s.Count}, m.Input...), "label": {s.Count}, "index": {s.Count}}
 	for _, tp := range m.Taps {
 		want["recons_"+tp.Name] = append([]int{s.Count}, tp.Shape...)
+		if _, ok := r.Lookup("gap_" + tp.Name); ok { // optional
+			want["gap_"+tp.Name] = []int{s.Count}
+		}
 	}
 	for name, shape := range want {
 		t, ok := r.Lookup(name)
@@ -220,6 +226,10 @@ func checkShard(dir string, m *CacheManifest, s CacheShard) (*checkpoint.Reader,
 		if !reflect.DeepEqual(t.Shape, shape) {
 			r.Close()
 			return nil, fmt.Errorf("cache %s: shard %s tensor %q has shape %v, manifest says %v", dir, s.File, name, t.Shape, shape)
+		}
+		if dt := shardDtype(name); t.Dtype != dt {
+			r.Close()
+			return nil, fmt.Errorf("cache %s: shard %s tensor %q has dtype %s, want %s", dir, s.File, name, t.Dtype, dt)
 		}
 	}
 	return r, nil
@@ -239,6 +249,9 @@ func OpenCache(dir string) (*Cache, error) {
 	}
 	if m.Format != CacheFormat {
 		return nil, fmt.Errorf("open cache %s: format %q, want %q", dir, m.Format, CacheFormat)
+	}
+	if err := m.check(); err != nil {
+		return nil, fmt.Errorf("open cache %s: %s: %w", dir, cacheManifest, err)
 	}
 	if !m.Complete {
 		return nil, fmt.Errorf("open cache %s: unfinished (%d of %d samples); rerun reconstruct to complete it", dir, m.Done(), m.Total)
@@ -339,7 +352,11 @@ func (c *Cache) Load(taps ...string) (*CachedSet, error) {
 			if err != nil {
 				return err
 			}
-			for _, l := range lv {
+			k := c.Manifest.classes()
+			for i, l := range lv {
+				if l < 0 || (k > 0 && l >= int64(k)) {
+					return fmt.Errorf("sample %d: label %d outside [0, %d)", s.Start+i, l, k)
+				}
 				set.Labels = append(set.Labels, int(l))
 			}
 			for _, tap := range taps {

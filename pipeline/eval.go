@@ -106,11 +106,16 @@ func evaluate(ctx context.Context, m models.Model[float32], ds data.Dataset, tf 
 	return res, nil
 }
 
-// openSplit opens a dataset split, optionally truncated to its first limit samples.
+// openSplit opens a dataset split, optionally truncated to its first limit samples, and
+// checks that its images have the size the dataset's models take.
 func openSplit(name, split, dir string, limit int) (data.Dataset, error) {
 	ds, err := data.Open(name, split, dir)
 	if err != nil {
 		return nil, err
+	}
+	c, h, w := ds.Shape()
+	if want, err := data.InputShape(name); err == nil && (c != want[0] || h != want[1] || w != want[2]) {
+		return nil, fmt.Errorf("dataset %s (%s split): images are %d×%d×%d, the models of %s take %d×%d×%d", name, split, c, h, w, name, want[0], want[1], want[2])
 	}
 	if limit > 0 && limit < ds.Len() {
 		ds = data.Subset(ds, limit)

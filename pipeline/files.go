@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/frpt/frpt/atomicfile"
@@ -50,6 +51,11 @@ func readJSONLines[T any](path string) ([]T, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return decodeJSONLines[T](path, f)
+}
+
+// decodeJSONLines is readJSONLines on the content of the file path.
+func decodeJSONLines[T any](path string, f io.Reader) ([]T, error) {
 	var out []T
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<26)

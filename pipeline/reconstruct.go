@@ -135,8 +135,9 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 		// (double buffering: sh fills while the other buffer is on its way to disk).
 		// Writes stay in order and the manifest lists a shard only once it is on disk.
 		free := make(chan *shardBuf, 2)
-		free <- newShardBuf(cfg.ShardSize, c*h*wd, taps)
-		free <- newShardBuf(cfg.ShardSize, c*h*wd, taps)
+		bufSize := min(cfg.ShardSize, ds.Len()-start) // a --shard beyond the pass allocates only the pass
+		free <- newShardBuf(bufSize, c*h*wd, taps)
+		free <- newShardBuf(bufSize, c*h*wd, taps)
 		sh := <-free
 		full := make(chan *shardBuf, 1)
 		var writeMu sync.Mutex

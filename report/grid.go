@@ -209,9 +209,20 @@ type GridSummary struct {
 
 // ReadRunsJSONL reads a JSON-lines results file. decode turns one line into a Run (nil:
 // json.Unmarshal into Run). The weights' path is returned relative to the file (older
-// files recorded it absolute: such paths are converted). Blank lines are skipped; a malformed line is an error naming
-// the file and the line; so is a run without model or tap, and a file without runs.
+// files recorded it absolute: such paths are converted). Blank lines are skipped; a
+// malformed line is an error naming the file and the line; so is a run without model or
+// tap, and a file without runs.
 func ReadRunsJSONL(path string, decode func(line []byte) (Run, error)) ([]Run, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read results: %w", err)
+	}
+	defer f.Close()
+	return readRuns(path, f, decode)
+}
+
+// readRuns is ReadRunsJSONL on the content of the file path.
+func readRuns(path string, f io.Reader, decode func(line []byte) (Run, error)) ([]Run, error) {
 	if decode == nil {
 		decode = func(b []byte) (Run, error) {
 			var r Run
@@ -219,11 +230,6 @@ func ReadRunsJSONL(path string, decode func(line []byte) (Run, error)) ([]Run, e
 			return r, err
 		}
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read results: %w", err)
-	}
-	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<26)
 	var runs []Run
@@ -262,6 +268,11 @@ func ReadReferenceCSV(path string) ([]Reference, error) {
 		return nil, fmt.Errorf("read references: %w", err)
 	}
 	defer f.Close()
+	return parseReferenceCSV(path, f)
+}
+
+// parseReferenceCSV is ReadReferenceCSV on the content of the file path.
+func parseReferenceCSV(path string, f io.Reader) ([]Reference, error) {
 	cr := csv.NewReader(f)
 	cr.Comment = '#'
 	cr.FieldsPerRecord = -1
