@@ -223,6 +223,7 @@ func RunAblation(ctx context.Context, cfg AblationConfig, w io.Writer) (*Ablatio
 	if err := os.MkdirAll(filepath.Dir(cfg.Results), 0o755); err != nil {
 		return nil, fmt.Errorf("ablation: %w", err)
 	}
+	removeStale(filepath.Dir(cfg.Results), cfg.OutDir)
 	done, err := readJSONLines[AblationResult](cfg.Results)
 	if err != nil {
 		return nil, fmt.Errorf("ablation: %w", err)

@@ -150,6 +150,11 @@ func (w *CacheWriter) WriteShard(inputs []float32, labels, index []int, taps [][
 // WriteShardGaps is WriteShard that also stores each sample's relative gap
 // ‖f − r‖/‖f‖ per tap as "gap_<tap>" F32 [n] (gaps in manifest tap order, or nil).
 func (w *CacheWriter) WriteShardGaps(inputs []float32, labels, index []int, taps, gaps [][]float32) error {
+	return w.writeShard(inputs, labels, index, taps, gaps, nil)
+}
+
+// writeShard is WriteShardGaps that also stores extra in the shard's metadata.
+func (w *CacheWriter) writeShard(inputs []float32, labels, index []int, taps, gaps [][]float32, extra map[string]string) error {
 	n := len(labels)
 	if n == 0 || len(index) != n || len(taps) != len(w.m.Taps) || len(inputs) != n*prod(w.m.Input) {
 		return fmt.Errorf("cache %s: shard of %d labels, %d indices, %d inputs, %d taps does not fit the manifest", w.dir, n, len(index), len(inputs), len(taps))
@@ -179,6 +184,9 @@ func (w *CacheWriter) WriteShardGaps(inputs []float32, labels, index []int, taps
 	}
 	start := w.m.Done()
 	meta := map[string]string{"format": CacheFormat, "shard": strconv.Itoa(k), "start": strconv.Itoa(start), "model": w.m.Model, "dataset": w.m.Dataset}
+	for key, v := range extra {
+		meta[key] = v
+	}
 	if err := checkpoint.WriteTensors(filepath.Join(w.dir, name), ts, meta); err != nil {
 		return err
 	}

@@ -18,6 +18,14 @@ import (
 // rename, so that path holds either the old or the new content, never a partial one.
 func WriteFileAtomic(path string, data []byte) error { return atomicfile.WriteBytes(path, data) }
 
+// removeStale removes what killed earlier runs left in a job's output folders: temporary
+// files of writes that never reached their rename (atomicfile.RemoveStale).
+func removeStale(dirs ...string) {
+	for _, d := range dirs {
+		_ = atomicfile.RemoveStale(d) // best effort: a leftover is garbage, not an error
+	}
+}
+
 // WriteJSON writes v as indented JSON to path atomically.
 func WriteJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/frpt/frpt/report"
 	"io"
+	"path/filepath"
 )
 
 // GridConfig is a post-training grid: every tap × c_rec × seed, each run from the same
@@ -59,6 +60,7 @@ func RunGrid(ctx context.Context, cfg GridConfig, w io.Writer) ([]RunResult, err
 	if err := resultsFit(cfg.Results, done, cfg, sha); err != nil {
 		return nil, err
 	}
+	removeStale(filepath.Dir(cfg.Results))
 	have := map[string]bool{}
 	for _, r := range done {
 		have[r.Key()] = true

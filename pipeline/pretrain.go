@@ -95,6 +95,7 @@ func Pretrain(ctx context.Context, cfg TrainConfig, w io.Writer) (*TrainSummary,
 	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", cfg.OutDir, err)
 	}
+	removeStale(cfg.OutDir)
 	sum := &TrainSummary{Config: cfg, FirstEpochAt: map[string]int{}}
 	start := 0
 	if !cfg.Fresh {

@@ -9,9 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/frpt/frpt/checkpoint"
 	"github.com/frpt/frpt/data"
 	"github.com/frpt/frpt/progress"
 	"github.com/frpt/frpt/report"
@@ -42,7 +44,7 @@ type TapGapStats struct {
 	Median    float64 `json:"median"`
 	P90       float64 `json:"p90"`
 	Max       float64 `json:"max"`
-	Fallbacks int     `json:"fallbacks"` // Tikhonov fallbacks taken in this run's batches
+	Fallbacks int     `json:"fallbacks"` // Tikhonov fallbacks taken over the whole pass
 }
 
 // ReconstructSummary is written to <cache>/reconstruct.json.
@@ -117,14 +119,13 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 	if err != nil {
 		return nil, err
 	}
+	removeStale(cfg.OutDir)
 	sum := &ReconstructSummary{Model: cfg.Model, Dataset: cfg.Dataset, Samples: ds.Len(),
 		Weights: report.RecordedPath(filepath.Join(cfg.OutDir, "reconstruct.json"), cfg.Weights), WeightsSHA256: sha}
 	start := cw.Next()
 	if start > 0 && start < ds.Len() {
 		fmt.Fprintf(w, "resuming %s at sample %d of %d\n", cfg.OutDir, start, ds.Len())
 	}
-	fallbacks := map[string]int{}
-	methods := map[string]string{}
 	t0 := time.Now()
 	var compute time.Duration
 	if start < ds.Len() {
@@ -149,7 +150,7 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 			defer writerDone.Done()
 			for b := range full {
 				if writerErr() == nil {
-					err := cw.WriteShardGaps(b.inputs, b.labels, b.index, b.taps, b.gaps)
+					err := cw.writeShard(b.inputs, b.labels, b.index, b.taps, b.gaps, b.diagMeta(taps))
 					writeMu.Lock()
 					writeErr = err
 					writeMu.Unlock()
@@ -194,11 +195,6 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 					return fmt.Errorf("reconstruct samples %d…: %w", b.Index[0], errs[i])
 				}
 				sh.add(b, recs[i], taps)
-				for _, tp := range taps {
-					d := recs[i].Diags[tp.Name]
-					fallbacks[tp.Name] += d.Fallbacks
-					methods[tp.Name] = d.Method
-				}
 				loader.Release(b)
 				bar.Add(int64(len(b.Labels)), "")
 				if len(sh.labels) >= cfg.ShardSize || start+sum.NewSamples+len(sh.labels) == ds.Len() { // (cw.Next() lags behind the writer)
@@ -253,6 +249,10 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 	if err != nil {
 		return nil, err
 	}
+	methods, fallbacks, err := shardDiags(cache)
+	if err != nil {
+		return nil, err
+	}
 	for _, tp := range taps {
 		g, err := cache.Gaps(tp.Name)
 		if err != nil {
@@ -262,7 +262,7 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 		st.Tap, st.Method, st.Fallbacks = tp.Name, methods[tp.Name], fallbacks[tp.Name]
 		sum.Taps = append(sum.Taps, st)
 	}
-	sum.CacheBytes = dirBytes(cfg.OutDir)
+	sum.CacheBytes = cacheBytes(cache)
 	if err := WriteJSON(filepath.Join(cfg.OutDir, "reconstruct.json"), sum); err != nil {
 		return nil, err
 	}
@@ -280,13 +280,49 @@ type shardBuf struct {
 	inputs        []float32
 	labels, index []int
 	taps, gaps    [][]float32
+	// Per tap: the reverse operator of the shard's last batch and the Tikhonov fallbacks
+	// over its batches, stored in the shard's metadata so that the pass's summary is the
+	// same however often it was interrupted.
+	methods   []string
+	fallbacks []int
+}
+
+// diagMeta is the shard's metadata of its diagnostics: method_<tap> and fallbacks_<tap>.
+func (s *shardBuf) diagMeta(taps []CacheTap) map[string]string {
+	m := map[string]string{}
+	for i, tp := range taps {
+		m["method_"+tp.Name] = s.methods[i]
+		m["fallbacks_"+tp.Name] = strconv.Itoa(s.fallbacks[i])
+	}
+	return m
+}
+
+// shardDiags sums the diagnostics of a cache's shards: per tap the method of the last
+// shard and the fallbacks of all (shards written before they were recorded count none).
+func shardDiags(c *Cache) (methods map[string]string, fallbacks map[string]int, err error) {
+	methods, fallbacks = map[string]string{}, map[string]int{}
+	for _, s := range c.Manifest.Shards {
+		r, err := checkpoint.Open(filepath.Join(c.Dir, s.File))
+		if err != nil {
+			return nil, nil, fmt.Errorf("cache %s: shard %s: %w", c.Dir, s.File, err)
+		}
+		for _, tp := range c.Manifest.Taps {
+			if m, ok := r.Meta["method_"+tp.Name]; ok {
+				methods[tp.Name] = m
+			}
+			n, _ := strconv.Atoi(r.Meta["fallbacks_"+tp.Name])
+			fallbacks[tp.Name] += n
+		}
+		r.Close()
+	}
+	return methods, fallbacks, nil
 }
 
 // newShardBuf allocates a shard's buffers once (growing them sample by sample would
 // copy the whole shard many times over).
 func newShardBuf(size, inputLen int, taps []CacheTap) *shardBuf {
 	s := &shardBuf{inputs: make([]float32, 0, size*inputLen), labels: make([]int, 0, size), index: make([]int, 0, size),
-		taps: make([][]float32, len(taps)), gaps: make([][]float32, len(taps))}
+		taps: make([][]float32, len(taps)), gaps: make([][]float32, len(taps)), methods: make([]string, len(taps)), fallbacks: make([]int, len(taps))}
 	for i, tp := range taps {
 		s.taps[i] = make([]float32, 0, size*prod(tp.Shape))
 		s.gaps[i] = make([]float32, 0, size)
@@ -298,6 +334,7 @@ func (s *shardBuf) reset() {
 	s.inputs, s.labels, s.index = s.inputs[:0], s.labels[:0], s.index[:0]
 	for i := range s.taps {
 		s.taps[i], s.gaps[i] = s.taps[i][:0], s.gaps[i][:0]
+		s.methods[i], s.fallbacks[i] = "", 0
 	}
 }
 
@@ -306,6 +343,8 @@ func (s *shardBuf) add(b *data.Batch, rec *reverse.Reconstruction, taps []CacheT
 	s.labels = append(s.labels, b.Labels...)
 	s.index = append(s.index, b.Index...)
 	for i, tp := range taps {
+		d := rec.Diags[tp.Name]
+		s.methods[i], s.fallbacks[i] = d.Method, s.fallbacks[i]+d.Fallbacks
 		s.taps[i] = append(s.taps[i], rec.Targets[tp.Name].Data...)
 		for _, g := range rec.Diags[tp.Name].Gap {
 			s.gaps[i] = append(s.gaps[i], float32(g))
@@ -353,13 +392,22 @@ func (c *Cache) Gaps(tap string) ([]float32, error) {
 	return out, nil
 }
 
-func dirBytes(dir string) int64 {
+// cacheBytes is the size of a cache's manifest and shards (not of other files in its
+// folder, which earlier runs may have left).
+func cacheBytes(c *Cache) int64 {
 	var n int64
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if fi, err := e.Info(); err == nil && !e.IsDir() {
+	for _, f := range append([]string{cacheManifest}, shardFiles(c)...) {
+		if fi, err := os.Stat(filepath.Join(c.Dir, f)); err == nil {
 			n += fi.Size()
 		}
 	}
 	return n
+}
+
+func shardFiles(c *Cache) []string {
+	out := make([]string, len(c.Manifest.Shards))
+	for i, s := range c.Manifest.Shards {
+		out[i] = s.File
+	}
+	return out
 }

@@ -256,6 +256,7 @@ func StageStudy(ctx context.Context, cfg StageConfig, w io.Writer) (*StageSummar
 	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("stage study: %w", err)
 	}
+	removeStale(cfg.OutDir)
 	statePath := filepath.Join(cfg.OutDir, "stages.jsonl")
 	all, err := readJSONLines[StageResult](statePath)
 	if err != nil {

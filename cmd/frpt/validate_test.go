@@ -54,7 +54,9 @@ func TestOptionsRefusedBeforeAnythingIsWritten(t *testing.T) {
 	out := filepath.Join(root, "out")
 	cacheOut := filepath.Join(root, "cache")
 	res := filepath.Join(root, "grid", "results.jsonl")
-	tr := func(a ...string) []string { return append([]string{"train", "--limit", "256", "--epochs", "1", "--out", out}, a...) }
+	tr := func(a ...string) []string {
+		return append([]string{"train", "--limit", "256", "--epochs", "1", "--out", out}, a...)
+	}
 	rc := func(a ...string) []string {
 		return append([]string{"reconstruct", "--weights", weights, "--limit", "256", "--out", cacheOut}, a...)
 	}
@@ -64,7 +66,9 @@ func TestOptionsRefusedBeforeAnythingIsWritten(t *testing.T) {
 	ab := func(a ...string) []string {
 		return append([]string{"ablate-embeddings", "--weights", weights, "--limit", "256", "--results", res, "--seeds", "0", "--epochs", "1"}, a...)
 	}
-	st := func(a ...string) []string { return append([]string{"stage-study", "--run", filepath.Dir(weights), "--out", out}, a...) }
+	st := func(a ...string) []string {
+		return append([]string{"stage-study", "--run", filepath.Dir(weights), "--out", out}, a...)
+	}
 	dm := func(a ...string) []string { return append([]string{"demo", "--out", out}, a...) }
 	cases := []struct {
 		args []string
