@@ -82,7 +82,7 @@ func TestUpsample(t *testing.T) {
 
 func TestCAMs(t *testing.T) {
 	// Two channels over 2 cells. D has channel means 1 and −1: Σ w f = f0 − f1.
-	f := []float64{1, 3, 2, 1}  // f0 = (1, 3), f1 = (2, 1)
+	f := []float64{1, 3, 2, 1}   // f0 = (1, 3), f1 = (2, 1)
 	d := []float64{2, 0, -1, -1} // means 1, −1
 	got := DiffCAM(nil, f, d, 2, 2)
 	if got[0] != 0 || got[1] != 2 { // ReLU(−1, 2)
