@@ -52,25 +52,30 @@ func DefaultExplain() ExplainConfig {
 
 // ExplainSummary is explain.json: the run and one record per sample.
 type ExplainSummary struct {
-	Model         string          `json:"model"`
-	Dataset       string          `json:"dataset"`
-	Split         string          `json:"split"`
-	Weights       string          `json:"weights"`
-	WeightsSHA256 string          `json:"weights_sha256"`
-	Tap           string          `json:"tap"`
-	TapShape      []int           `json:"tap_shape"`
-	Grid          string          `json:"grid"`
-	Embedding     string          `json:"embedding"`
-	ConvMethod    string          `json:"conv_method"`
-	Samples       string          `json:"samples"`
-	Class         *int            `json:"class,omitempty"`
-	Limit         int             `json:"limit,omitempty"`
-	ClassNames    []string        `json:"class_names,omitempty"`
-	N             int             `json:"n"`
-	Misclassified int             `json:"misclassified"`
-	Scanned       int             `json:"scanned,omitempty"` // samples predicted to find the misclassified ones
-	Seconds       float64         `json:"seconds"`
-	Records       []ExplainRecord `json:"records"`
+	Model         string   `json:"model"`
+	Dataset       string   `json:"dataset"`
+	Split         string   `json:"split"`
+	Weights       string   `json:"weights"`
+	WeightsSHA256 string   `json:"weights_sha256"`
+	Tap           string   `json:"tap"`
+	TapShape      []int    `json:"tap_shape"`
+	Grid          string   `json:"grid"`
+	Embedding     string   `json:"embedding"`
+	ConvMethod    string   `json:"conv_method"`
+	Samples       string   `json:"samples"`
+	Class         *int     `json:"class,omitempty"`
+	Limit         int      `json:"limit,omitempty"`
+	ClassNames    []string `json:"class_names,omitempty"`
+	N             int      `json:"n"`
+	Misclassified int      `json:"misclassified"`
+	Scanned       int      `json:"scanned,omitempty"` // samples predicted to find the misclassified ones
+	Seconds       float64  `json:"seconds"`
+	// Where the time went: the maps of the samples (forward, reverse chain, CAMs,
+	// saliency), the faithfulness curves, and the files (panels, pages, maps).
+	MapsSeconds  float64         `json:"maps_seconds"`
+	FaithSeconds float64         `json:"faithfulness_seconds,omitempty"`
+	WriteSeconds float64         `json:"write_seconds"`
+	Records      []ExplainRecord `json:"records"`
 	// Faithfulness is the deletion/insertion summary (with --faithfulness); the
 	// per-sample areas are in faithfulness.csv.
 	Faithfulness *explain.FaithSummary `json:"faithfulness,omitempty"`
@@ -114,11 +119,13 @@ func Explain(ctx context.Context, cfg ExplainConfig, w io.Writer) (*ExplainSumma
 		return nil, err
 	}
 	fmt.Fprintf(w, "explain %s on the %s split of %s at tap %s: %d samples (%s)\n", cfg.Model, cfg.Split, cfg.Dataset, cfg.Tap, len(idx), cfg.Samples)
+	tm := time.Now()
 	mp, _, err := r.run(ctx, r.ds, idx, false, w, "explain")
 	if err != nil {
 		return nil, err
 	}
 	sum := r.summary(mp, scanned)
+	sum.MapsSeconds = time.Since(tm).Seconds()
 	var faith []explain.FaithSample
 	if cfg.Faithfulness {
 		test := r.ds
@@ -127,6 +134,7 @@ func Explain(ctx context.Context, cfg ExplainConfig, w io.Writer) (*ExplainSumma
 				return nil, err
 			}
 		}
+		tf := time.Now()
 		n := min(cfg.FaithSamples, test.Len())
 		fidx := make([]int, n)
 		for i := range fidx {
@@ -138,14 +146,17 @@ func Explain(ctx context.Context, cfg ExplainConfig, w io.Writer) (*ExplainSumma
 		}
 		fs := explain.SummarizeFaith(faith, explain.FaithMapNames, cfg.FaithSteps, cfg.Resamples, cfg.Level, cfg.Seed)
 		sum.Faithfulness = &fs
+		sum.FaithSeconds = time.Since(tf).Seconds()
 	}
 	sum.Seconds = time.Since(t0).Seconds() // explain.json: up to the writing of the files
+	tw := time.Now()
 	err = atomicfile.WriteDir(cfg.OutDir, func(tmp string) error {
 		return writeExplain(tmp, r, sum, mp, faith, w)
 	})
 	if err != nil {
 		return nil, err
 	}
+	sum.WriteSeconds = time.Since(tw).Seconds()
 	sum.Seconds = time.Since(t0).Seconds() // the returned summary: the whole run
 	return sum, nil
 }

@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/png"
 	"math"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -42,16 +43,19 @@ type Panel struct {
 }
 
 // RowNames label the feature rows of a panel.
-var RowNames = [3]string{"forward f", "reconstruction r", "difference D = r − f"}
+var RowNames = [3]string{"forward f", "reconstruction r", "D = r − f"}
 
 // Panel geometry in pixels (the canvas runs at 72 dpi: one point is one pixel).
 const (
-	panelTile   = 84 // edge of one tile
-	panelGap    = 8
-	panelLabelW = 118 // row labels
-	panelBarW   = 54  // colour bar with its tick labels
-	panelTitleH = 24
-	panelTextW  = 560
+	panelTile   = 84 // edge of an input-sized tile (overlays)
+	panelFeat   = 72 // edge of a feature-map tile
+	panelGap    = 6
+	panelLabelW = 92 // row labels
+	panelBarW   = 44 // colour bar strip with its labels
+	panelStripW = 12
+	panelTitleH = 22
+	panelTextW  = 450
+	panelRowH   = panelFeat + panelGap + 12
 )
 
 // jetMap is matplotlib's "jet" (piecewise-linear blue → cyan → yellow → red) as a
@@ -122,30 +126,28 @@ func PanelPNG(p *Panel) ([]byte, error) {
 	}
 	vector := p.MapH*p.MapW == 1
 	k := len(p.Names)
-	cols := max(k, len(p.Overlays), 1)
-	width := panelLabelW + cols*(panelTile+panelGap) + panelBarW + panelGap
-	featH := 3 * (panelTile + panelGap + 14)
+	width := max(panelLabelW+k*(panelFeat+panelGap)+panelBarW, panelLabelW+len(p.Overlays)*(panelTile+panelGap)+panelBarW,
+		panelTile+2*panelGap+panelTextW)
+	featH := 3 * panelRowH
 	if vector {
 		featH = 2*panelTile + 40
 	}
-	height := panelTitleH + (panelTile + 2*panelGap) + featH + (panelTile + panelGap + 16) + panelGap
-	width = max(width, panelTile+2*panelGap+panelTextW)
+	height := panelTitleH + panelTile + 2*panelGap + featH + panelTile + 14 + panelGap
 	c := vgimg.NewWith(vgimg.UseWH(vg.Length(width), vg.Length(height)), vgimg.UseDPI(72))
 	img, ok := c.Image().(*image.RGBA)
 	if !ok {
 		return nil, fmt.Errorf("panel: canvas image is %T, not *image.RGBA", c.Image())
 	}
 	dc := draw.New(c)
-	title := textStyle(13)
-	small := textStyle(10)
+	title, small := textStyle(12), textStyle(10)
 	// y runs down from the top in pixels; text positions convert to the canvas's points.
 	put := func(sty text.Style, x, y int, s string) {
 		dc.FillText(sty, vg.Point{X: vg.Length(x), Y: vg.Length(height - y)}, s)
 	}
-	put(title, panelGap, 17, p.Title)
+	put(title, panelGap, 16, p.Title)
 	y := panelTitleH
 	grey := greyImage(p)
-	blit(img, grey, p.W, p.H, panelGap, y, panelTile, func(v float64) color.RGBA { g := uint8(255*v + 0.5); return color.RGBA{g, g, g, 255} })
+	blit(img, grey, p.W, p.H, panelGap, y, panelTile, greyColor)
 	for i, line := range p.Lines {
 		put(small, panelTile+2*panelGap, y+12+14*i, line)
 	}
@@ -154,6 +156,7 @@ func PanelPNG(p *Panel) ([]byte, error) {
 		if err := drawVectorRows(dc, p, height, y, width, featH); err != nil {
 			return nil, err
 		}
+		y += featH
 	} else {
 		var fr, dm float64
 		for r, rows := range p.Rows {
@@ -167,40 +170,37 @@ func PanelPNG(p *Panel) ([]byte, error) {
 				}
 			}
 		}
+		barX := panelLabelW + k*(panelFeat+panelGap)
 		for r, rows := range p.Rows {
-			put(small, panelGap, y+panelTile/2, RowNames[r])
+			put(small, panelGap, y+12+panelFeat/2, RowNames[r])
 			scale := fr
 			if r == 2 {
 				scale = dm
 			}
 			for j, m := range rows {
-				x := panelLabelW + j*(panelTile+panelGap)
-				blit(img, m, p.MapW, p.MapH, x, y, panelTile, func(v float64) color.RGBA { return diverging(v, scale) })
-				if r == 0 && j < len(p.Names) {
-					put(small, x, y-3, p.Names[j])
-				}
-			}
-			if r != 1 { // one bar for forward + recons (drawn beside both rows), one for diff
-				h := panelTile
+				x := panelLabelW + j*(panelFeat+panelGap)
 				if r == 0 {
-					h = 2*panelTile + panelGap + 14
+					put(small, x, y+10, p.Names[j])
 				}
-				cm := moreland.SmoothBlueRed()
-				cm.SetMin(-max(scale, 1e-12))
-				cm.SetMax(max(scale, 1e-12))
-				colorBar(dc, cm, height, panelLabelW+k*(panelTile+panelGap), y, h)
+				blit(img, m, p.MapW, p.MapH, x, y+12, panelFeat, func(v float64) color.RGBA { return diverging(v, scale) })
 			}
-			y += panelTile + panelGap + 14
+			switch r { // one bar for forward and reconstruction (beside both rows), one for D
+			case 0:
+				colorBar(img, put, small, divergingStrip, barX, y+12, 2*panelFeat+panelRowH-panelFeat, scale, true)
+			case 2:
+				colorBar(img, put, small, divergingStrip, barX, y+12, panelFeat, scale, true)
+			}
+			y += panelRowH
 		}
 	}
 	for j, ov := range p.Overlays {
 		x := panelLabelW + j*(panelTile+panelGap)
-		blit(img, overlay(grey, ov), p.W, p.H, x, y+14, panelTile, nil)
 		put(small, x, y+10, p.OverlayNames[j])
+		blit(img, overlay(grey, ov), p.W, p.H, x, y+14, panelTile, nil)
 	}
 	if len(p.Overlays) > 0 {
 		put(small, panelGap, y+14+panelTile/2, "maps on input")
-		colorBar(dc, &jetMap{0, 1}, height, panelLabelW+len(p.Overlays)*(panelTile+panelGap), y+14, panelTile)
+		colorBar(img, put, small, jetStrip, panelLabelW+len(p.Overlays)*(panelTile+panelGap), y+14, panelTile, 1, false)
 	}
 	var buf bytes.Buffer
 	enc := png.Encoder{CompressionLevel: png.BestSpeed}
@@ -208,6 +208,60 @@ func PanelPNG(p *Panel) ([]byte, error) {
 		return nil, fmt.Errorf("panel %q: %w", p.Title, err)
 	}
 	return buf.Bytes(), nil
+}
+
+func greyColor(v float64) color.RGBA {
+	g := uint8(255*min(max(v, 0), 1) + 0.5)
+	return color.RGBA{g, g, g, 255}
+}
+
+// The colour bar strips, drawn once by gonum's plotter.ColorBar (bottom = the colour
+// map's minimum) and copied into every panel.
+var (
+	divergingStrip = colorStrip(func() gpalette.ColorMap {
+		m := moreland.SmoothBlueRed()
+		m.SetMin(-1)
+		m.SetMax(1)
+		return m
+	}())
+	jetStrip = colorStrip(&jetMap{0, 1})
+)
+
+const stripH = 256
+
+func colorStrip(cm gpalette.ColorMap) *image.RGBA {
+	c := vgimg.NewWith(vgimg.UseWH(vg.Length(panelStripW), vg.Length(stripH)), vgimg.UseDPI(72))
+	p := plot.New()
+	p.HideAxes()
+	p.X.Padding, p.Y.Padding = 0, 0
+	p.Add(&plotter.ColorBar{ColorMap: cm, Vertical: true, Colors: stripH})
+	p.Draw(draw.New(c))
+	return c.Image().(*image.RGBA)
+}
+
+// colorBar copies a strip into img at (x, y) with height h and labels its ends and
+// middle: ±scale and 0 for a diverging map, 0, scale/2 and scale otherwise.
+func colorBar(img *image.RGBA, put func(text.Style, int, int, string), sty text.Style, strip *image.RGBA, x, y, h int, scale float64, symmetric bool) {
+	for yy := 0; yy < h; yy++ {
+		sy := (h - 1 - yy) * (stripH - 1) / max(h-1, 1) // top of the bar = top of the strip
+		src := strip.Pix[(stripH-1-sy)*strip.Stride : (stripH-1-sy)*strip.Stride+4*panelStripW]
+		copy(img.Pix[(y+yy)*img.Stride+4*x:], src)
+	}
+	lo, mid := 0.0, scale/2
+	if symmetric {
+		lo, mid = -scale, 0
+	}
+	lx := x + panelStripW + 3
+	put(sty, lx, y+8, tick(scale))
+	put(sty, lx, y+h/2+4, tick(mid))
+	put(sty, lx, y+h, tick(lo))
+}
+
+func tick(v float64) string {
+	if v == 0 {
+		return "0"
+	}
+	return strconv.FormatFloat(v, 'g', 2, 64)
 }
 
 func textStyle(size vg.Length) text.Style {
@@ -247,33 +301,25 @@ func overlay(grey, m []float32) rgbaMap {
 func blit(img *image.RGBA, m any, w, h, x0, y0, tile int, col func(float64) color.RGBA) {
 	s := max(tile/max(w, h), 1)
 	ox, oy := x0+(tile-s*w)/2, y0+(tile-s*h)/2
-	for y := 0; y < h*s; y++ {
-		for x := 0; x < w*s; x++ {
-			i := (y/s)*w + x/s
+	row := make([]byte, 4*w*s)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
 			var c color.RGBA
 			switch v := m.(type) {
 			case []float32:
-				c = col(float64(v[i]))
+				c = col(float64(v[y*w+x]))
 			case rgbaMap:
-				c = v[i]
+				c = v[y*w+x]
 			}
-			img.SetRGBA(ox+x, oy+y, c)
+			for k := 0; k < s; k++ {
+				o := 4 * (x*s + k)
+				row[o], row[o+1], row[o+2], row[o+3] = c.R, c.G, c.B, c.A
+			}
+		}
+		for k := 0; k < s; k++ {
+			copy(img.Pix[(oy+y*s+k)*img.Stride+4*ox:], row)
 		}
 	}
-}
-
-// colorBar draws a vertical colour bar with its tick labels (a gonum plot with a
-// plotter.ColorBar) in the column at x, rows y … y+h (pixels from the top).
-func colorBar(dc draw.Canvas, cm gpalette.ColorMap, height, x, y, h int) {
-	p := plot.New()
-	p.HideX()
-	p.Y.Tick.Label.Font.Size = 8
-	p.Y.Padding = 2
-	p.Add(&plotter.ColorBar{ColorMap: cm, Vertical: true})
-	sub := draw.Canvas{Canvas: dc.Canvas, Rectangle: vg.Rectangle{
-		Min: vg.Point{X: vg.Length(x), Y: vg.Length(height - y - h)},
-		Max: vg.Point{X: vg.Length(x + panelBarW), Y: vg.Length(height - y)}}}
-	p.Draw(sub)
 }
 
 // drawVectorRows draws forward and reconstruction over the channel index, and the
