@@ -74,6 +74,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newTrainCmd(), newEvalCmd(), newInfoCmd(), newBenchCmd(), newDemoCmd())
 	root.AddCommand(newReportCmd(), newReconstructCmd(), newPostTrainCmd())
 	root.AddCommand(newStageStudyCmd(), newAblateEmbeddingsCmd())
+	root.AddCommand(newExplainCmd())
 	return root
 }
 
