@@ -218,14 +218,20 @@ func checkShard(dir string, m *CacheManifest, s CacheShard) (*checkpoint.Reader,
 	if err != nil {
 		return nil, fmt.Errorf("cache %s: shard %s: %w", dir, s.File, err)
 	}
-	want := map[string][]int{"input": append([]int{s.Count}, m.Input...), "label": {s.Count}, "index": {s.Count}}
+	// Checked in a fixed order, so that the first fault named is always the same one.
+	type wantShape struct {
+		name  string
+		shape []int
+	}
+	want := []wantShape{{"input", append([]int{s.Count}, m.Input...)}, {"label", []int{s.Count}}, {"index", []int{s.Count}}}
 	for _, tp := range m.Taps {
-		want["recons_"+tp.Name] = append([]int{s.Count}, tp.Shape...)
+		want = append(want, wantShape{"recons_" + tp.Name, append([]int{s.Count}, tp.Shape...)})
 		if _, ok := r.Lookup("gap_" + tp.Name); ok { // optional
-			want["gap_"+tp.Name] = []int{s.Count}
+			want = append(want, wantShape{"gap_" + tp.Name, []int{s.Count}})
 		}
 	}
-	for name, shape := range want {
+	for _, ws := range want {
+		name, shape := ws.name, ws.shape
 		t, ok := r.Lookup(name)
 		if !ok {
 			r.Close()
