@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -138,7 +139,7 @@ func samplePanel(sum *ExplainSummary, mp *explain.Maps, raw []float32, i int) *r
 			}
 			return math.Abs(s)
 		}
-		slices.SortStableFunc(chans, func(a, b int) int { return -cmpFloat(score(a), score(b)) })
+		slices.SortStableFunc(chans, func(a, b int) int { return -cmp.Compare(score(a), score(b)) })
 		chans = chans[:panelChannels]
 		slices.Sort(chans)
 	}
@@ -186,16 +187,6 @@ func explainNormalize(buf []float64, m []float32) {
 	}
 }
 
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // fmtVec prints a logit vector (index:value beyond 10 classes, the 10 largest).
 func fmtVec(v []float32) string {
 	if len(v) <= 10 {
@@ -209,7 +200,7 @@ func fmtVec(v []float32) string {
 	for i := range idx {
 		idx[i] = i
 	}
-	slices.SortStableFunc(idx, func(a, b int) int { return -cmpFloat(float64(v[a]), float64(v[b])) })
+	slices.SortStableFunc(idx, func(a, b int) int { return -cmp.Compare(float64(v[a]), float64(v[b])) })
 	parts := []string{}
 	for _, i := range idx[:10] {
 		parts = append(parts, fmt.Sprintf("%d:%.2f", i, v[i]))

@@ -12,6 +12,8 @@ package page
 import (
 	"fmt"
 	"strings"
+
+	"github.com/frpt/frpt/report"
 )
 
 // Doc is one report.
@@ -95,26 +97,6 @@ func (d *Doc) View(t *Table) {
 	d.Blocks = append(d.Blocks, Block{Kind: Viewer, Table: t})
 }
 
-// MarkdownTable renders a Markdown table; rows shorter than the header are padded and
-// "|" in cells is escaped.
-func MarkdownTable(header []string, rows [][]string) string {
-	var b strings.Builder
-	b.WriteString("| " + strings.Join(header, " | ") + " |\n|")
-	for range header {
-		b.WriteString("---|")
-	}
-	b.WriteString("\n")
-	for _, r := range rows {
-		cells := make([]string, len(header))
-		copy(cells, r)
-		for i, c := range cells {
-			cells[i] = strings.ReplaceAll(c, "|", "\\|")
-		}
-		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
-	}
-	return b.String()
-}
-
 // Markdown renders the Doc as Markdown.
 func (d *Doc) Markdown() string {
 	var b strings.Builder
@@ -144,7 +126,7 @@ func (d *Doc) Markdown() string {
 					rows[i] = append([]string{"[" + r[0] + "](" + t.Panels[i] + ")"}, r[1:]...)
 				}
 			}
-			b.WriteString(MarkdownTable(t.Header, rows) + "\n")
+			b.WriteString(report.Table(t.Header, rows) + "\n")
 		case ImageKind:
 			fmt.Fprintf(&b, "![%s](%s)\n\n", bl.Image.Alt, bl.Image.Src)
 		case Pre:
