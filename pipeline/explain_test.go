@@ -2,15 +2,18 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/frpt/frpt/checkpoint"
+	"github.com/frpt/frpt/data"
 	"github.com/frpt/frpt/explain"
 	"github.com/frpt/frpt/report/browsercheck"
 )
@@ -212,4 +215,58 @@ func TestCommittedPagesInChromium(t *testing.T) {
 		}
 	}
 	t.Logf("%d pages checked", len(pages))
+}
+
+// TestExplainTorchCheckpoint: on a checkpoint trained by PyTorch (the twin of simplecnn-v2,
+// one epoch on 6,000 MNIST images), the arrays of maps.safetensors equal PyTorch's own
+// recomputation from their `input`: the forward feature at z2, D, the three CAMs and their
+// F.interpolate(align_corners=False) upsampling with min–max (testdata/torch_explain.py).
+func TestExplainTorchCheckpoint(t *testing.T) {
+	const py = "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import torch").Run(); err != nil {
+		t.Skipf("skipped: %s cannot import torch (Debian's python3-torch is not installed): %v", py, err)
+	}
+	mnist, err := data.DefaultDir("mnist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	weights := filepath.Join(dir, "torch.safetensors")
+	if out, err := exec.Command(py, "testdata/torch_explain.py", "train", mnist, weights).CombinedOutput(); err != nil {
+		t.Fatalf("torch training: %v\n%s", err, out)
+	}
+	cfg := DefaultExplain()
+	cfg.Weights, cfg.Tap, cfg.Limit = weights, "z2", 16
+	cfg.Samples = explain.Selection{Kind: explain.SelectMisclassified}
+	cfg.OutDir = filepath.Join(dir, "explain")
+	if _, err := Explain(context.Background(), cfg, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(py, "testdata/torch_explain.py", "check", weights, filepath.Join(cfg.OutDir, "maps.safetensors"), "z2").CombinedOutput()
+	if err != nil {
+		t.Fatalf("torch check: %v\n%s", err, out)
+	}
+	got := map[string]float64{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var k string
+		var v float64
+		if _, err := fmt.Sscanf(line, "%s %g", &k, &v); err != nil {
+			t.Fatalf("torch check printed %q: %v", line, err)
+		}
+		got[k] = v
+	}
+	if got["max_abs_D"] < 1e-3 {
+		t.Fatalf("max |D| = %g on misclassified samples: nothing to compare", got["max_abs_D"])
+	}
+	for _, k := range []string{"forward", "diff", "cam_diff", "cam_recons", "cam_forward", "cam_diff_up", "cam_recons_up", "cam_forward_up"} {
+		tol := 1e-5 // float32 maps against float64 PyTorch
+		if strings.HasSuffix(k, "_up") {
+			tol = 5e-5 // min–max divides by the map's span, which scales float32 rounding
+		}
+		v, ok := got[k]
+		if !ok || v > tol {
+			t.Errorf("%s: relative difference to PyTorch %g (present %v), want ≤ %g", k, v, ok, tol)
+		}
+	}
+	t.Logf("against PyTorch: %v", got)
 }
