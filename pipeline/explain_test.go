@@ -213,6 +213,16 @@ func TestCommittedPagesInChromium(t *testing.T) {
 		if p := rep.Problems(); len(p) > 0 || rep.Images < 1 {
 			t.Errorf("%s in Chromium (%d images):\n%s", page, rep.Images, strings.Join(p, "\n"))
 		}
+		if len(rep.Screenshot) < 8 || string(rep.Screenshot[1:4]) != "PNG" {
+			t.Errorf("%s: no PNG screenshot", page)
+		}
+		// FRPT_SCREENSHOTS=DIR keeps the screenshots (the README's is made this way).
+		if dir := os.Getenv("FRPT_SCREENSHOTS"); dir != "" {
+			name := strings.ReplaceAll(strings.TrimPrefix(filepath.Dir(page), "../results/"), "/", "-") + ".png"
+			if err := os.WriteFile(filepath.Join(dir, name), rep.Screenshot, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	t.Logf("%d pages checked", len(pages))
 }

@@ -28,6 +28,7 @@ type Report struct {
 	Requests      []string // every URL the page asked for
 	Foreign       []string // requests outside the page's folder (network or elsewhere on disk)
 	Images        int      // <img> elements on the page
+	Screenshot    []byte   // PNG of the whole page after the checks (and the click)
 }
 
 // Problems lists the report's faults, one line each (none for a good page).
@@ -68,7 +69,7 @@ func Check(ctx context.Context, path, click string, timeout time.Duration) (*Rep
 		return nil, err
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox,
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("allow-file-access-from-files", false))
+		chromedp.Flag("disable-gpu", true), chromedp.WindowSize(1400, 1000))
 	actx, cancel := chromedp.NewExecAllocator(ctx, opts...)
 	defer cancel()
 	bctx, cancel := chromedp.NewContext(actx)
@@ -140,8 +141,13 @@ func Check(ctx context.Context, path, click string, timeout time.Duration) (*Rep
 	if err != nil {
 		return nil, fmt.Errorf("chromium on %s: %w", path, err)
 	}
+	shot, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		return nil, fmt.Errorf("chromium on %s: screenshot: %w", path, err)
+	}
 	mu.Lock()
 	defer mu.Unlock()
+	rep.Screenshot = shot
 	rep.BadImages, rep.Images = bad, nimg
 	return rep, nil
 }

@@ -84,7 +84,7 @@ pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; font-size: 0.85em; 
 caption { text-align: left; font-weight: bold; padding-bottom: 0.3em; }
 .viewer { display: flex; gap: 1.2em; align-items: flex-start; }
 .viewer .rows { max-height: 85vh; overflow-y: auto; flex: 0 0 auto; }
-.viewer figure { position: sticky; top: 0.5em; margin: 0; flex: 1 1 auto; }
+.viewer figure { position: sticky; top: 0.5em; margin: 0; flex: 1 1 auto; min-width: 420px; }
 .viewer figcaption { font-size: 0.9em; margin: 0.3em 0; }
 .viewer button { margin-right: 0.5em; }
 </style>
