@@ -1,7 +1,6 @@
 package explain
 
 import (
-	"encoding/json"
 	"math"
 
 	"github.com/frpt/frpt/stats"
@@ -50,17 +49,8 @@ type Interval struct {
 	Hi   Num `json:"hi"`
 }
 
-// Num is a float64 that encodes NaN and ±Inf as JSON null.
-type Num float64
-
-// MarshalJSON writes null for a non-finite value.
-func (x Num) MarshalJSON() ([]byte, error) {
-	f := float64(x)
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return []byte("null"), nil
-	}
-	return json.Marshal(f)
-}
+// Num is stats.Num: NaN and ±Inf as JSON null.
+type Num = stats.Num
 
 // SummarizeFaith summarises per-sample results (maps named as FaithMapNames, the last
 // being the random map) with bootstrap intervals of the given level from resamples draws

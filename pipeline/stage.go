@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -62,32 +61,8 @@ func DefaultStageConfig() StageConfig {
 	return StageConfig{Limit: 5000, Batch: 256, DropFirst: 1, Chain: reverse.DefaultChainOptions()}
 }
 
-// Num is a float64 that JSON encodes NaN and ±Inf as null (and decodes null as NaN), for
-// values that may be undefined (a correlation of a constant, a missing accuracy).
-type Num float64
-
-// MarshalJSON implements json.Marshaler.
-func (n Num) MarshalJSON() ([]byte, error) {
-	f := float64(n)
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return []byte("null"), nil
-	}
-	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
-}
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (n *Num) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		*n = Num(math.NaN())
-		return nil
-	}
-	var f float64
-	if err := json.Unmarshal(b, &f); err != nil {
-		return err
-	}
-	*n = Num(f)
-	return nil
-}
+// Num is stats.Num: NaN and ±Inf as JSON null, for values that may be undefined.
+type Num = stats.Num
 
 // StageTap is the gap statistics of one tap at one stage, averaged over the probe images.
 type StageTap struct {

@@ -994,16 +994,8 @@ func (s *GridSummary) pairedCSV() ([]byte, error) {
 	return csvBytes(rows)
 }
 
-// jnum is a float that marshals NaN and ±Inf as JSON null.
-type jnum float64
-
-// MarshalJSON implements json.Marshaler.
-func (f jnum) MarshalJSON() ([]byte, error) {
-	if !finite(float64(f)) {
-		return []byte("null"), nil
-	}
-	return json.Marshal(float64(f))
-}
+// jnum is stats.Num: NaN and ±Inf as JSON null.
+type jnum = stats.Num
 
 // MarshalJSON writes the cell with null for an undefined std (one seed).
 func (c Cell) MarshalJSON() ([]byte, error) {
