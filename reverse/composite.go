@@ -259,12 +259,13 @@ func compositeVJP[F tensor.Float](block nn.Module[F], x0, target *tensor.T[F], t
 			prev[i] = float64(z.Data[i])
 		}
 		t := float64(it + 1)
+		c1, c2 := 1-math.Pow(b1, t), 1-math.Pow(b2, t) // bias corrections, once per step
 		for i, gv := range g.Data {
 			gi := float64(gv)
 			mom[i] = b1*mom[i] + (1-b1)*gi
 			vel[i] = b2*vel[i] + (1-b2)*gi*gi
-			mh := mom[i] / (1 - math.Pow(b1, t))
-			vh := vel[i] / (1 - math.Pow(b2, t))
+			mh := mom[i] / c1
+			vh := vel[i] / c2
 			z.Data[i] = F(float64(z.Data[i]) - lr*mh/(math.Sqrt(vh)+adamEps))
 		}
 		finite := true

@@ -40,11 +40,11 @@ with PyTorch (bench/torch_bench.py under /usr/bin/python3, 2 threads) and ratios
 			}
 			var rows []bench.Row
 			for _, s := range specs {
-				r, err := s.Run(budget)
+				r, err := s.Measure(budget)
 				if err != nil {
 					return fmt.Errorf("bench %s: %w", s.Name, err)
 				}
-				fmt.Fprintf(os.Stderr, "%-40s %12.1f %s %s\n", r.Name, r.Value, r.Unit, r.Note)
+				fmt.Fprintf(os.Stderr, "%-40s %12.1f %s %s (peak RSS %.0f MiB, %.0f allocs and %.1f MiB per call)\n", r.Name, r.Value, r.Unit, r.Note, r.PeakRSSMiB, r.AllocsPerCall, r.AllocBytesPerCall/(1<<20))
 				rows = append(rows, r)
 			}
 			var torch map[string]bench.Row
