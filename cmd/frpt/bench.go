@@ -23,9 +23,11 @@ func newBenchCmd() *cobra.Command {
 		Use:   "bench [ROW-PREFIX...]",
 		Short: "Measure training, convolution and SGEMM speed (optionally beside PyTorch)",
 		Long: `Measure the speed rows of the project (training steps of SimpleCNN-v2/MNIST, ResNet-18/CIFAR
-and SimpleViT/CIFAR, a 64→64 3×3 convolution, SGEMM). Arguments keep only rows whose name
-starts with one of them (e.g. "train", "sgemm/512"). With --torch the same rows are measured
-with PyTorch (bench/torch_bench.py under /usr/bin/python3, 2 threads) and ratios are printed.`,
+and SimpleViT/CIFAR, a 64→64 3×3 convolution, the ResNet-18/MNIST and SimpleViT/Fashion-MNIST
+reverse chains with every target changed, SGEMM). Arguments keep only rows whose name
+starts with one of them (e.g. "train", "reverse", "sgemm/512"). With --torch the same rows are
+measured with PyTorch (bench/torch_bench.py under /usr/bin/python3, 2 threads) and ratios are
+printed. Every row reports its peak resident set and the allocations per measured call.`,
 		Example: `  frpt bench
   frpt bench train --torch --json bench/out/train.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
