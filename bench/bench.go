@@ -120,11 +120,7 @@ func TrainStep(model, dataset string, batch int, budget time.Duration) (Row, err
 // frpt train runs it (without the test evaluation). The row is skipped when the dataset
 // is not on the machine.
 func TrainEpoch(model, dataset string, batch int) (Row, error) {
-	ds, err := data.Open(dataset, "train", "")
-	if err != nil {
-		return Row{}, err
-	}
-	m, err := models.New[float32](model, dataset, 0)
+	ds, m, err := openTrainAndModel(model, dataset)
 	if err != nil {
 		return Row{}, err
 	}
@@ -182,4 +178,17 @@ func Sgemm(n int, budget time.Duration) (Row, error) {
 	}
 	ms := measure(budget, func() { tensor.Sgemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n) })
 	return ms.row(fmt.Sprintf("sgemm/%d", n), 2*float64(n)*float64(n)*float64(n)/ms.sec/1e9, "GFLOP/s", ""), nil
+}
+
+// openTrainAndModel opens a dataset's training split and the seed-0 zoo model for it.
+func openTrainAndModel(model, dataset string) (data.Dataset, models.Model[float32], error) {
+	ds, err := data.Open(dataset, "train", "")
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := models.New[float32](model, dataset, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ds, m, nil
 }

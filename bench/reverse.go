@@ -5,8 +5,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/frpt/frpt/data"
-	"github.com/frpt/frpt/models"
 	"github.com/frpt/frpt/nn"
 	"github.com/frpt/frpt/reverse"
 	"github.com/frpt/frpt/tensor"
@@ -21,11 +19,7 @@ import (
 // classes other than the model's prediction, so the nearest embedding moves every
 // sample's logits (checked: the row fails if one target equals its forward logits).
 func ReverseChain(model, dataset string, batch int, budget time.Duration) (Row, error) {
-	ds, err := data.Open(dataset, "train", "")
-	if err != nil {
-		return Row{}, err
-	}
-	m, err := models.New[float32](model, dataset, 0)
+	ds, m, err := openTrainAndModel(model, dataset)
 	if err != nil {
 		return Row{}, err
 	}
