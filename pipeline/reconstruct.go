@@ -37,15 +37,7 @@ type ReconstructConfig struct {
 }
 
 // TapGapStats summarises the per-sample relative gaps ‖f − r‖/‖f‖ of one tap.
-type TapGapStats struct {
-	Tap       string  `json:"tap"`
-	Method    string  `json:"method"`
-	Mean      float64 `json:"mean"`
-	Median    float64 `json:"median"`
-	P90       float64 `json:"p90"`
-	Max       float64 `json:"max"`
-	Fallbacks int     `json:"fallbacks"` // Tikhonov fallbacks taken over the whole pass
-}
+type TapGapStats = report.TapGap
 
 // ReconstructSummary is written to <cache>/reconstruct.json.
 type ReconstructSummary struct {
