@@ -37,29 +37,23 @@ type ReconstructConfig struct {
 }
 
 // TapGapStats summarises the per-sample relative gaps ‖f − r‖/‖f‖ of one tap.
-type TapGapStats struct {
-	Tap       string  `json:"tap"`
-	Method    string  `json:"method"`
-	Mean      float64 `json:"mean"`
-	Median    float64 `json:"median"`
-	P90       float64 `json:"p90"`
-	Max       float64 `json:"max"`
-	Fallbacks int     `json:"fallbacks"` // Tikhonov fallbacks taken over the whole pass
-}
+type TapGapStats = report.TapGap
 
 // ReconstructSummary is written to <cache>/reconstruct.json.
 type ReconstructSummary struct {
-	Model         string        `json:"model"`
-	Dataset       string        `json:"dataset"`
-	Weights       string        `json:"weights"` // relative to the cache folder (report.RecordedPath)
-	WeightsSHA256 string        `json:"weights_sha256"`
-	Samples       int           `json:"samples"`
-	NewSamples    int           `json:"new_samples"` // reconstructed by this run (the rest resumed)
-	Seconds       float64       `json:"seconds"`
-	ImagesPerSec  float64       `json:"images_per_sec"`         // including data loading and cache writing
-	ComputePerS   float64       `json:"compute_images_per_sec"` // forward + reverse chain only
-	Taps          []TapGapStats `json:"taps"`
-	CacheBytes    int64         `json:"cache_bytes"`
+	Model         string `json:"model"`
+	Dataset       string `json:"dataset"`
+	Weights       string `json:"weights"` // relative to the cache folder (report.RecordedPath)
+	WeightsSHA256 string `json:"weights_sha256"`
+	Samples       int    `json:"samples"`
+	NewSamples    int    `json:"new_samples"` // reconstructed by this run (the rest resumed)
+	// Seconds and the two speeds are of this run, or, when it only resumed a finished
+	// cache (NewSamples 0), of the run that reconstructed it.
+	Seconds      float64       `json:"seconds"`
+	ImagesPerSec float64       `json:"images_per_sec"`         // including data loading and cache writing
+	ComputePerS  float64       `json:"compute_images_per_sec"` // forward + reverse chain only
+	Taps         []TapGapStats `json:"taps"`
+	CacheBytes   int64         `json:"cache_bytes"`
 }
 
 // Reconstruct runs (or resumes) a reconstruction pass into cfg.OutDir.
@@ -244,6 +238,9 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 	if sum.NewSamples > 0 {
 		sum.ImagesPerSec = float64(sum.NewSamples) / sum.Seconds
 		sum.ComputePerS = float64(sum.NewSamples) / compute.Seconds()
+	} else if prev, _, err := ReadReconstructSummary(cfg.OutDir); err == nil && prev.WeightsSHA256 == sha && prev.Samples == sum.Samples {
+		// Everything resumed: keep the timing of the pass that reconstructed the samples.
+		sum.Seconds, sum.ImagesPerSec, sum.ComputePerS = prev.Seconds, prev.ImagesPerSec, prev.ComputePerS
 	}
 	cache, err := OpenCache(cfg.OutDir)
 	if err != nil {
@@ -410,4 +407,21 @@ func shardFiles(c *Cache) []string {
 		out[i] = s.File
 	}
 	return out
+}
+
+// ReadReconstructSummary reads the reconstruct.json a reconstruction pass writes; path is
+// the file itself or the cache folder holding it. It returns the path read, for the
+// report to name its source.
+func ReadReconstructSummary(path string) (*ReconstructSummary, string, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		path = filepath.Join(path, "reconstruct.json")
+	}
+	var s ReconstructSummary
+	if err := readJSON(path, &s); err != nil {
+		return nil, path, fmt.Errorf("reconstruction summary: %w", err)
+	}
+	if len(s.Taps) == 0 {
+		return nil, path, fmt.Errorf("reconstruction summary %s: field \"taps\" is empty (not a reconstruct.json of frpt reconstruct?)", path)
+	}
+	return &s, path, nil
 }
