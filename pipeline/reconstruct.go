@@ -15,6 +15,7 @@ import (
 	"github.com/frpt/frpt/data"
 	"github.com/frpt/frpt/progress"
 	"github.com/frpt/frpt/reverse"
+	"github.com/frpt/frpt/task"
 	"github.com/frpt/frpt/tensor"
 )
 
@@ -29,6 +30,9 @@ type ReconstructConfig struct {
 	ShardSize                        int    // samples per shard (rounded up to a multiple of Batch; default 8192)
 	Limit                            int    // only the first N training samples (0: all)
 	Chain                            reverse.ChainOptions
+	// Task is this process's share of a pass split over several (its block of whole
+	// shards; cache_tasks.go); the zero value is the whole pass.
+	Task task.Task
 	// StopAfter ends the pass (as if killed) after this many shards; for tests.
 	StopAfter int
 }
@@ -49,8 +53,9 @@ type ReconstructSummary struct {
 	Model        string        `json:"model"`
 	Dataset      string        `json:"dataset"`
 	Weights      string        `json:"weights"`
-	Samples      int           `json:"samples"`
-	NewSamples   int           `json:"new_samples"` // reconstructed by this run (the rest resumed)
+	Task         string        `json:"task,omitempty"` // "task I/N" of a split pass
+	Samples      int           `json:"samples"`        // in the pass (a task: in its block)
+	NewSamples   int           `json:"new_samples"`    // reconstructed by this run (the rest resumed)
 	Seconds      float64       `json:"seconds"`
 	ImagesPerSec float64       `json:"images_per_sec"`         // including data loading and cache writing
 	ComputePerS  float64       `json:"compute_images_per_sec"` // forward + reverse chain only
@@ -108,25 +113,23 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 	for _, name := range m.TapNames() {
 		taps = append(taps, CacheTap{Name: name, Shape: append([]int(nil), m.Taps()[name].Shape[1:]...)})
 	}
-	cw, err := OpenCacheWriter(cfg.OutDir, CacheManifest{Model: cfg.Model, Dataset: cfg.Dataset, Weights: filepath.Base(cfg.Weights), WeightsSHA256: sha,
+	cw, err := openShardSink(cfg.OutDir, CacheManifest{Model: cfg.Model, Dataset: cfg.Dataset, Weights: filepath.Base(cfg.Weights), WeightsSHA256: sha,
 		Seed: cfg.Seed, Augment: cfg.Augment, Embedding: string(cfg.Chain.Embedding), ConvMethod: string(cfg.Chain.ConvMethod),
-		Input: []int{c, h, wd}, Taps: taps, Total: ds.Len(), ShardSize: cfg.ShardSize})
+		Input: []int{c, h, wd}, Taps: taps, Total: ds.Len(), ShardSize: cfg.ShardSize}, cfg.Task)
 	if err != nil {
 		return nil, err
 	}
 	sum := &ReconstructSummary{Model: cfg.Model, Dataset: cfg.Dataset, Weights: cfg.Weights, Samples: ds.Len()}
-	start := cw.Next()
-	if start > 0 && start < ds.Len() {
-		fmt.Fprintf(w, "resuming %s at sample %d of %d\n", cfg.OutDir, start, ds.Len())
-	}
+	todo := cw.Todo()
+	left := describeTodo(w, cfg, cw, todo, ds.Len())
 	fallbacks := map[string]int{}
 	methods := map[string]string{}
 	t0 := time.Now()
 	var compute time.Duration
-	if start < ds.Len() {
+	if left > 0 {
 		loader := data.NewLoader(ds, tf, cfg.Batch, false, cfg.Seed, false)
 		defer loader.Close()
-		bar := progress.New(w, int64(ds.Len()-start), "reconstruct")
+		bar := progress.New(w, int64(left), "reconstruct")
 		// Shards are written by one goroutine while the chains compute the next one
 		// (double buffering: sh fills while the other buffer is on its way to disk).
 		// Writes stay in order and the manifest lists a shard only once it is on disk.
@@ -170,6 +173,8 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 			defer func() { tensor.Workers = old }()
 		}
 		var group []*data.Batch
+		var span sampleSpan // the run of shards being computed
+		pos := 0            // pass position of the next sample added to sh
 		recs := make([]*reverse.Reconstruction, nw)
 		errs := make([]error, nw)
 		flush := func() error {
@@ -189,6 +194,7 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 					return fmt.Errorf("reconstruct samples %d…: %w", b.Index[0], errs[i])
 				}
 				sh.add(b, recs[i], taps)
+				pos += len(b.Labels)
 				for _, tp := range taps {
 					d := recs[i].Diags[tp.Name]
 					fallbacks[tp.Name] += d.Fallbacks
@@ -196,7 +202,7 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 				}
 				loader.Release(b)
 				bar.Add(int64(len(b.Labels)), "")
-				if len(sh.labels) >= cfg.ShardSize || start+sum.NewSamples+len(sh.labels) == ds.Len() { // (cw.Next() lags behind the writer)
+				if len(sh.labels) >= cfg.ShardSize || pos == span.Hi {
 					n := len(sh.labels)
 					full <- sh
 					sh = <-free
@@ -205,7 +211,7 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 					}
 					sum.NewSamples += n
 					shards++
-					if cfg.StopAfter > 0 && shards >= cfg.StopAfter && start+sum.NewSamples < ds.Len() {
+					if cfg.StopAfter > 0 && shards >= cfg.StopAfter && sum.NewSamples < left {
 						if err := waitWriter(); err != nil {
 							return err
 						}
@@ -216,19 +222,27 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 			group = group[:0]
 			return nil
 		}
-		for b := range loader.Range(0, start) {
-			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("reconstruct interrupted (finished shards are kept; rerun to resume): %w", err)
+		for _, span = range todo {
+			pos = span.Lo
+			fed := span.Lo
+			for b := range loader.Range(0, span.Lo) {
+				if fed >= span.Hi {
+					break
+				}
+				if err := ctx.Err(); err != nil {
+					return nil, fmt.Errorf("reconstruct interrupted (finished shards are kept; rerun to resume): %w", err)
+				}
+				fed += len(b.Labels)
+				if group = append(group, b); len(group) == nw {
+					if err := flush(); err != nil {
+						return nil, err
+					}
+				}
 			}
-			if group = append(group, b); len(group) == nw {
+			if len(group) > 0 {
 				if err := flush(); err != nil {
 					return nil, err
 				}
-			}
-		}
-		if len(group) > 0 {
-			if err := flush(); err != nil {
-				return nil, err
 			}
 		}
 		if err := waitWriter(); err != nil {
@@ -244,21 +258,7 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 		sum.ImagesPerSec = float64(sum.NewSamples) / sum.Seconds
 		sum.ComputePerS = float64(sum.NewSamples) / compute.Seconds()
 	}
-	cache, err := OpenCache(cfg.OutDir)
-	if err != nil {
-		return nil, err
-	}
-	for _, tp := range taps {
-		g, err := cache.Gaps(tp.Name)
-		if err != nil {
-			return nil, err
-		}
-		st := gapStats(g)
-		st.Tap, st.Method, st.Fallbacks = tp.Name, methods[tp.Name], fallbacks[tp.Name]
-		sum.Taps = append(sum.Taps, st)
-	}
-	sum.CacheBytes = dirBytes(cfg.OutDir)
-	if err := WriteJSON(filepath.Join(cfg.OutDir, "reconstruct.json"), sum); err != nil {
+	if err := writeSummaries(cfg, cw, sum, taps, methods, fallbacks); err != nil {
 		return nil, err
 	}
 	return sum, nil
