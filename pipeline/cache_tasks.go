@@ -48,7 +48,8 @@ type sampleSpan struct{ Lo, Hi int }
 type shardSink interface {
 	// Todo lists the samples still to reconstruct, as runs of whole shards in order.
 	Todo() []sampleSpan
-	WriteShardGaps(inputs []float32, labels, index []int, taps, gaps [][]float32) error
+	// writeShard stores the next shard of Todo with extra in its metadata.
+	writeShard(inputs []float32, labels, index []int, taps, gaps [][]float32, extra map[string]string) error
 	Finish() error
 }
 
@@ -98,9 +99,8 @@ func listCache(dir string, want *CacheManifest) (*cacheListing, error) {
 		if l.header == nil {
 			l.header = m
 		}
-		if !l.header.sameJob(m) {
-			return fmt.Errorf("cache %s: %s holds a different reconstruction (model %s, dataset %s, weights %.12s…, seed %d, %d samples in shards of %d); remove it or choose another folder",
-				dir, file, m.Model, m.Dataset, m.WeightsSHA256, m.Seed, m.Total, m.ShardSize)
+		if d := m.jobDiffs(l.header); len(d) > 0 {
+			return fmt.Errorf("cache %s: %s holds a different reconstruction: %s; remove it or choose another folder", dir, file, strings.Join(d, "; "))
 		}
 		l.files = append(l.files, file)
 		for _, s := range m.Shards {
@@ -274,8 +274,8 @@ func (w *cacheTaskWriter) Todo() []sampleSpan {
 	return out
 }
 
-// WriteShardGaps writes the next missing shard of the block and lists it in the part.
-func (w *cacheTaskWriter) WriteShardGaps(inputs []float32, labels, index []int, taps, gaps [][]float32) error {
+// writeShard writes the next missing shard of the block and lists it in the part.
+func (w *cacheTaskWriter) writeShard(inputs []float32, labels, index []int, taps, gaps [][]float32, extra map[string]string) error {
 	if len(w.todo) == 0 {
 		return fmt.Errorf("cache %s: %s has no shard left to write", w.dir, w.t)
 	}
@@ -285,7 +285,7 @@ func (w *cacheTaskWriter) WriteShardGaps(inputs []float32, labels, index []int, 
 	if len(labels) != e.Count {
 		return fmt.Errorf("cache %s: shard %d needs %d samples, got %d", w.dir, k, e.Count, len(labels))
 	}
-	s, err := writeShard(w.dir, m, k, e.Start, inputs, labels, index, taps, gaps)
+	s, err := writeShardFile(w.dir, m, k, e.Start, inputs, labels, index, taps, gaps, extra)
 	if err != nil {
 		return err
 	}

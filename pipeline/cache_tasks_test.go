@@ -16,8 +16,8 @@ import (
 // pretrainedMNIST is the committed pretrained SimpleCNN v2 checkpoint (97.77 %).
 const pretrainedMNIST = "../results/mnist-simplecnn-v2/pretrained-best.safetensors"
 
-// shardFiles returns the bytes of every shard file of the cache in dir.
-func shardFiles(t *testing.T, dir string) map[string][]byte {
+// shardBytes returns the bytes of every shard file of the cache in dir.
+func shardBytes(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
 	for _, s := range mustOpen(t, dir).Manifest.Shards {
@@ -87,7 +87,7 @@ func TestReconstructTwoTasksEqualsOneProcess(t *testing.T) {
 	if err := readJSON(filepath.Join(split.OutDir, cacheManifest), &merged); err != nil || !merged.Complete {
 		t.Fatalf("manifest.json not merged by the last task: %+v, %v", merged, err)
 	}
-	if fa, fb := shardFiles(t, one.OutDir), shardFiles(t, split.OutDir); len(fa) != 6 || !reflect.DeepEqual(fa, fb) {
+	if fa, fb := shardBytes(t, one.OutDir), shardBytes(t, split.OutDir); len(fa) != 6 || !reflect.DeepEqual(fa, fb) {
 		t.Fatalf("shard files differ from the one-process pass (%d vs %d files)", len(fa), len(fb))
 	}
 	if ta, tb := shardTensors(t, one.OutDir), shardTensors(t, split.OutDir); len(ta) == 0 || !reflect.DeepEqual(ta, tb) {

@@ -39,7 +39,7 @@ func describeTodo(w io.Writer, cfg ReconstructConfig, sink shardSink, todo []sam
 // for (the whole cache, or a task's block) and writes the summary: reconstruct.json, or a
 // task's reconstruct.task-IIII-of-NNNN.json plus, from the task that merged the cache,
 // reconstruct.json over the whole cache.
-func writeSummaries(cfg ReconstructConfig, sink shardSink, sum *ReconstructSummary, taps []CacheTap, methods map[string]string, fallbacks map[string]int) error {
+func writeSummaries(cfg ReconstructConfig, sink shardSink, sum *ReconstructSummary, taps []CacheTap) error {
 	tw, split := sink.(*cacheTaskWriter)
 	c := &Cache{Dir: cfg.OutDir}
 	if split {
@@ -51,10 +51,10 @@ func writeSummaries(cfg ReconstructConfig, sink shardSink, sum *ReconstructSumma
 			return err
 		}
 	}
-	if err := fillGapStats(c, sum, taps, methods, fallbacks); err != nil {
+	if err := fillGapStats(c, sum, taps); err != nil {
 		return err
 	}
-	sum.CacheBytes = dirBytes(cfg.OutDir)
+	sum.CacheBytes = cacheBytes(c)
 	path := filepath.Join(cfg.OutDir, reconstructSummary)
 	if !split {
 		return WriteJSON(path, sum)
@@ -68,8 +68,13 @@ func writeSummaries(cfg ReconstructConfig, sink shardSink, sum *ReconstructSumma
 	return writeMergedSummary(cfg.OutDir, taps)
 }
 
-// fillGapStats sets sum.Taps from the per-sample gaps stored in c's shards.
-func fillGapStats(c *Cache, sum *ReconstructSummary, taps []CacheTap, methods map[string]string, fallbacks map[string]int) error {
+// fillGapStats sets sum.Taps from the per-sample gaps and the diagnostics stored in c's
+// shards.
+func fillGapStats(c *Cache, sum *ReconstructSummary, taps []CacheTap) error {
+	methods, fallbacks, err := shardDiags(c)
+	if err != nil {
+		return err
+	}
 	sum.Taps = sum.Taps[:0]
 	for _, tp := range taps {
 		g, err := c.Gaps(tp.Name)
@@ -84,8 +89,8 @@ func fillGapStats(c *Cache, sum *ReconstructSummary, taps []CacheTap, methods ma
 }
 
 // writeMergedSummary writes reconstruct.json of a cache whose tasks have all finished:
-// gap statistics over the whole cache; new samples and Tikhonov fallbacks summed over the
-// tasks' summaries; seconds of the longest task (the wall time when they ran at once),
+// gap statistics and Tikhonov fallbacks over the whole cache's shards; new samples summed
+// over the tasks' summaries; seconds of the longest task (the wall time when they ran at once),
 // images/s over that time and compute images/s summed over the tasks.
 func writeMergedSummary(dir string, taps []CacheTap) error {
 	c, err := OpenCache(dir)
@@ -98,8 +103,7 @@ func writeMergedSummary(dir string, taps []CacheTap) error {
 		return err
 	}
 	m := c.Manifest
-	sum := &ReconstructSummary{Model: m.Model, Dataset: m.Dataset, Weights: m.Weights, Samples: m.Total}
-	methods, fallbacks := map[string]string{}, map[string]int{}
+	sum := &ReconstructSummary{Model: m.Model, Dataset: m.Dataset, Weights: m.Weights, WeightsSHA256: m.WeightsSHA256, Samples: m.Total}
 	for _, f := range files {
 		var ts ReconstructSummary
 		if err := readJSON(f, &ts); err != nil {
@@ -109,19 +113,13 @@ func writeMergedSummary(dir string, taps []CacheTap) error {
 		sum.NewSamples += ts.NewSamples
 		sum.Seconds = max(sum.Seconds, ts.Seconds)
 		sum.ComputePerS += ts.ComputePerS
-		for _, t := range ts.Taps {
-			fallbacks[t.Tap] += t.Fallbacks
-			if t.Method != "" {
-				methods[t.Tap] = t.Method
-			}
-		}
 	}
 	if sum.Seconds > 0 {
 		sum.ImagesPerSec = float64(sum.NewSamples) / sum.Seconds
 	}
-	if err := fillGapStats(c, sum, taps, methods, fallbacks); err != nil {
+	if err := fillGapStats(c, sum, taps); err != nil {
 		return err
 	}
-	sum.CacheBytes = dirBytes(dir)
+	sum.CacheBytes = cacheBytes(c)
 	return WriteJSON(path, sum)
 }

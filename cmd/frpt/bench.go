@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -24,22 +23,30 @@ func newBenchCmd() *cobra.Command {
 		Use:   "bench [ROW-PREFIX...]",
 		Short: "Measure training, convolution and SGEMM speed (optionally beside PyTorch)",
 		Long: `Measure the speed rows of the project (training steps of SimpleCNN-v2/MNIST, ResNet-18/CIFAR
-and SimpleViT/CIFAR, a 64→64 3×3 convolution, SGEMM). Arguments keep only rows whose name
-starts with one of them (e.g. "train", "sgemm/512"). With --torch the same rows are measured
-with PyTorch (bench/torch_bench.py under /usr/bin/python3, 2 threads) and ratios are printed.`,
+and SimpleViT/CIFAR, a 64→64 3×3 convolution, the ResNet-18/MNIST and SimpleViT/Fashion-MNIST
+reverse chains with every target changed, SGEMM). Arguments keep only rows whose name
+starts with one of them (e.g. "train", "reverse", "sgemm/512"). With --torch the same rows are
+measured with PyTorch (bench/torch_bench.py under /usr/bin/python3, 2 threads) and ratios are
+printed. Every row reports its peak resident set and the allocations per measured call.`,
 		Example: `  frpt bench
   frpt bench train --torch --json bench/out/train.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var rows []bench.Row
-			for _, s := range bench.Specs() {
-				if !selected(s.Name, args) {
-					continue
+			specs, err := bench.Select(args, budget)
+			if err != nil {
+				return err
+			}
+			if withTorch {
+				if _, err := os.Stat(torchScript); err != nil {
+					return fmt.Errorf("--torch-script: %w", err)
 				}
-				r, err := s.Run(budget)
+			}
+			var rows []bench.Row
+			for _, s := range specs {
+				r, err := s.Measure(budget)
 				if err != nil {
 					return fmt.Errorf("bench %s: %w", s.Name, err)
 				}
-				fmt.Fprintf(os.Stderr, "%-40s %12.1f %s %s\n", r.Name, r.Value, r.Unit, r.Note)
+				fmt.Fprintf(os.Stderr, "%-40s %12.1f %s %s (peak RSS %.0f MiB, %.0f allocs and %.1f MiB per call)\n", r.Name, r.Value, r.Unit, r.Note, r.PeakRSSMiB, r.AllocsPerCall, r.AllocBytesPerCall/(1<<20))
 				rows = append(rows, r)
 			}
 			var torch map[string]bench.Row
@@ -74,18 +81,6 @@ with PyTorch (bench/torch_bench.py under /usr/bin/python3, 2 threads) and ratios
 	f.StringVar(&torchScript, "torch-script", "bench/torch_bench.py", "PyTorch side of the benchmark")
 	cmd.AddCommand(newBenchReverseConvCmd())
 	return cmd
-}
-
-func selected(name string, prefixes []string) bool {
-	if len(prefixes) == 0 {
-		return true
-	}
-	for _, p := range prefixes {
-		if strings.HasPrefix(name, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // runTorch runs the PyTorch twin of the benchmark and reads its rows.
