@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/frpt/frpt/flagcheck"
@@ -17,7 +18,9 @@ func newReportCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "Summary tables, paired tests and plots of a post-training grid",
-		Long: "report reads the JSON-lines results file of a post-training grid and writes report.html, report.md,\n" +
+		Long: "report reads the JSON-lines results of a post-training grid (a results file, its base name when the grid ran\n" +
+			"as tasks, or their folder: the base file and every results.task-IIII-of-NNNN.jsonl are merged, refusing a\n" +
+			"run found in two files or files made with different settings) and writes report.html, report.md,\n" +
 			"summary.csv, paired.csv, summary.json and PNG plots into --out: mean ± std over seeds of\n" +
 			"best/e1/e5/e10/mean for every tap and c_rec, and the seed-paired comparison of the best c_rec against\n" +
 			"c_rec = 0 (one-sided t-test, Wilcoxon signed-rank, Cohen's d_z, bootstrap CI). Missing and unpaired\n" +
@@ -33,10 +36,16 @@ func newReportCmd() *cobra.Command {
 			}
 			if out == "" {
 				out = filepath.Join(filepath.Dir(results), "report")
+				if fi, err := os.Stat(results); err == nil && fi.IsDir() {
+					out = filepath.Join(results, "report")
+				}
 			}
-			runs, err := report.ReadRunsJSONL(results, decodeRunResult)
+			runs, files, err := report.ReadResultSet(results, decodeRunResult)
 			if err != nil {
 				return err
+			}
+			if len(files) > 1 {
+				fmt.Fprintf(os.Stderr, "report: %d runs merged from %d files of %s\n", len(runs), len(files), results)
 			}
 			if cachePath != "" {
 				rec, src, err := pipeline.ReadReconstructSummary(cachePath)
@@ -60,7 +69,7 @@ func newReportCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&results, "results", "", "JSON-lines results file of a post-training grid")
+	f.StringVar(&results, "results", "", "JSON-lines results file of a post-training grid, its base name (task files), or their folder")
 	f.StringVar(&out, "out", "", "output folder (default: report/ next to the results file)")
 	f.StringVar(&refPath, "reference", "", "CSV of reference numbers printed beside ours: model,tap,metric,value[,source]")
 	f.StringVar(&cachePath, "cache", "", "cache folder (or its reconstruct.json) the grid trained from: adds the per-tap reconstruction gaps")
