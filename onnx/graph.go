@@ -282,6 +282,14 @@ func (l *loader) node(i int, n *onnxpb.NodeProto) error {
 		l.rename[n.GetOutput()[0]] = actIn[0]
 		return nil
 	}
+	if n.GetOpType() == "Pad" {
+		if zero, err := l.zeroPad(gn, n, ins); err != nil || zero {
+			if zero {
+				l.rename[n.GetOutput()[0]] = actIn[0]
+			}
+			return err
+		}
+	}
 	for _, name := range n.GetInput() {
 		gn.args = append(gn.args, l.resolve(name))
 	}
@@ -298,6 +306,28 @@ func (l *loader) node(i int, n *onnxpb.NodeProto) error {
 	l.act[gn.out] = gn.shape
 	l.nodes = append(l.nodes, gn)
 	return nil
+}
+
+// zeroPad reports whether a Pad adds nothing (PyTorch's avg_pool2d writes one with zero
+// pads at opset 11); a Pad that adds zeros on the spatial axes of a [N C H W] tensor is
+// left to convert, which merges it into the Conv reading it.
+func (l *loader) zeroPad(gn *gnode, n *onnxpb.NodeProto, ins []*constant) (bool, error) {
+	pads := gn.a.ints("pads")
+	if len(ins) > 1 && ins[1] != nil {
+		pads = ins[1].ints
+	}
+	if m := gn.a.str("mode", "constant"); m != "constant" {
+		return false, l.fail(gn, "pads in mode %q; frpt reads zero padding (mode constant)", m)
+	}
+	if len(ins) > 2 && ins[2] != nil && ins[2].numel() == 1 && ins[2].asFloats()[0] != 0 {
+		return false, l.fail(gn, "pads with the value %g; frpt reads zero padding", ins[2].asFloats()[0])
+	}
+	for _, p := range pads {
+		if p != 0 {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // constNode folds a node whose inputs are all constant.

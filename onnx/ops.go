@@ -93,8 +93,12 @@ func (l *loader) spatial(gn *gnode, kernel []int64) error {
 	return nil
 }
 
-// spatialOut returns the output size of a kernel/stride/pad on an h×w map.
+// spatialOut returns the output size of a kernel/stride/pad on an h×w map (0 when the
+// kernel does not fit).
 func (gn *gnode) spatialOut(h, w int) (int, int) {
+	if h+2*gn.pad < gn.k || w+2*gn.pad < gn.k {
+		return 0, 0
+	}
 	return (h+2*gn.pad-gn.k)/gn.stride + 1, (w+2*gn.pad-gn.k)/gn.stride + 1
 }
 
@@ -278,6 +282,18 @@ func (l *loader) convert(gn *gnode, n *onnxpb.NodeProto) error {
 		}
 		gn.params = append(gn.params, "")
 		gn.op = "Linear"
+	case "Pad":
+		// [0 0 p p 0 0 p p]: zeros around the spatial axes, merged into the next Conv.
+		pads := gn.a.ints("pads")
+		if len(gn.args) > 1 && l.consts[gn.args[1]] != nil {
+			pads = l.consts[gn.args[1]].ints
+		}
+		if len(x) != 3 || len(pads) != 8 || pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 ||
+			slices.Min(pads[2:4]) != slices.Max(pads[6:8]) || pads[2] != pads[3] || pads[2] != pads[6] || pads[2] < 0 {
+			return l.unsupported(gn, fmt.Sprintf("pads %v: frpt reads the same zero padding on every spatial side, followed by a Conv", pads))
+		}
+		gn.pad = int(pads[2])
+		gn.shape = []int{x[0], x[1] + 2*gn.pad, x[2] + 2*gn.pad}
 	case "Add", "Mul", "Div":
 		gn.shape = slices.Clone(x)
 		if len(gn.in) == 2 && !slices.Equal(l.act[gn.in[0]], l.act[gn.in[1]]) {
@@ -402,6 +418,8 @@ func (l *loader) check(gn *gnode) error {
 		if len(gn.in) != 2 || gn.in[0] == gn.in[1] {
 			return l.unsupported(gn, "adds a constant or an activation to itself; frpt supports Add of two activations (a residual connection) and of a bias after MatMul")
 		}
+	case "Pad":
+		return l.unsupported(gn, "pads an activation that is not read by a Conv alone")
 	case "Mul", "Div", "Erf":
 		return l.unsupported(gn, "elementwise arithmetic outside the patterns frpt knows (GELU's x·0.5·(1+erf(x/√2)))")
 	case "Softmax", "LogSoftmax":

@@ -19,6 +19,11 @@ func (l *loader) fuse() error {
 		}
 	}
 	for _, n := range slices.Clone(l.nodes) {
+		if n.op == "Pad" {
+			l.fusePad(n)
+		}
+	}
+	for _, n := range slices.Clone(l.nodes) {
 		if n.op == "Erf" {
 			l.fuseGELU(n)
 		}
@@ -113,4 +118,17 @@ func (l *loader) fuseGELU(e *gnode) {
 		g.fused = append(g.fused, n.index)
 	}
 	l.remove(last, g, drop...)
+}
+
+// fusePad merges a zero Pad into the Conv that alone reads it.
+func (l *loader) fusePad(p *gnode) {
+	c := l.only(p.out, "Conv")
+	if c == nil || c.pad != 0 || c.k <= p.pad+c.pad {
+		return
+	}
+	c.pad = p.pad
+	c.in = []string{p.in[0]}
+	c.args[0] = p.in[0]
+	c.fused = append(c.fused, p.index)
+	l.remove(p, nil)
 }
