@@ -14,12 +14,15 @@ import (
 
 // Write creates path's folder if needed and writes what fill produces to path atomically.
 // On any error the temporary file is removed and an existing file at path is unchanged.
+// Temporary files that killed earlier writes of path left behind are removed first
+// (stale.go).
 func Write(path string, fill func(w io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	removeStaleOf(path) // debris of a killed earlier write of the same file
+	tmp, err := os.CreateTemp(dir, tmpPattern(path))
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}

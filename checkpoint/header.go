@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -167,10 +168,10 @@ func checkLayout(ts []Tensor, begin, end []int64, bufLen int64) error {
 		idx[i] = i
 	}
 	slices.SortStableFunc(idx, func(a, b int) int {
-		if c := compareInt64(begin[a], begin[b]); c != 0 {
+		if c := cmp.Compare(begin[a], begin[b]); c != 0 {
 			return c
 		}
-		return compareInt64(end[a], end[b])
+		return cmp.Compare(end[a], end[b])
 	})
 	var pos int64
 	prev := -1
@@ -188,16 +189,6 @@ func checkLayout(ts []Tensor, begin, end []int64, bufLen int64) error {
 		return invalidf("data buffer: %d bytes, but the tensors cover %d", bufLen, pos)
 	}
 	return nil
-}
-
-func compareInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // jsonString quotes s as a JSON string without HTML escaping.

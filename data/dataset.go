@@ -184,20 +184,35 @@ func openIDX(name, split, dir string) (Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, h, w, pix, err := ReadIDXImages(ip)
+	img, err := os.ReadFile(ip)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: %w", name, err)
+	}
+	lbl, err := os.ReadFile(lp)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: %w", name, err)
+	}
+	return idxDataset(name, ip, img, lp, lbl)
+}
+
+// idxDataset decodes an IDX image file and its label file (each gzip or raw, named in
+// errors) into the dataset name (mnist or fashion-mnist): the images must have the
+// one label per image, each in [0, 10).
+func idxDataset(name, imgPath string, img []byte, lblPath string, lbl []byte) (Dataset, error) {
+	n, h, w, pix, err := parseIDXImages(imgPath, img)
 	if err != nil {
 		return nil, err
 	}
-	labels, err := ReadIDXLabels(lp)
+	labels, err := parseIDXLabels(lblPath, lbl)
 	if err != nil {
 		return nil, err
 	}
 	if len(labels) != n {
-		return nil, fmt.Errorf("dataset %s: %s has %d images but %s has %d labels", name, ip, n, lp, len(labels))
+		return nil, fmt.Errorf("dataset %s: %s has %d images but %s has %d labels", name, imgPath, n, lblPath, len(labels))
 	}
 	for i, l := range labels {
 		if l > 9 {
-			return nil, fmt.Errorf("dataset %s: %s: label %d of sample %d is out of range [0,10)", name, lp, l, i)
+			return nil, fmt.Errorf("dataset %s: %s: label %d of sample %d is out of range [0,10)", name, lblPath, l, i)
 		}
 	}
 	names := []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}

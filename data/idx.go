@@ -10,12 +10,8 @@ import (
 	"os"
 )
 
-// readMaybeGzip reads a whole file, transparently decompressing gzip (by magic bytes).
-func readMaybeGzip(path string) ([]byte, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
+// maybeGunzip decompresses raw when it is gzip (by magic bytes); path names it in errors.
+func maybeGunzip(path string, raw []byte) ([]byte, error) {
 	if len(raw) >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
 		zr, err := gzip.NewReader(bytes.NewReader(raw))
 		if err != nil {
@@ -67,7 +63,16 @@ func ParseIDX(name string, b []byte) (dims []int, values []byte, err error) {
 
 // ReadIDXImages reads an IDX image file [n, h, w] (gzip or raw).
 func ReadIDXImages(path string) (n, h, w int, pix []byte, err error) {
-	b, err := readMaybeGzip(path)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0, 0, nil, err
+	}
+	return parseIDXImages(path, b)
+}
+
+// parseIDXImages decodes the IDX image file [n, h, w] held in raw (gzip or not).
+func parseIDXImages(path string, raw []byte) (n, h, w int, pix []byte, err error) {
+	b, err := maybeGunzip(path, raw)
 	if err != nil {
 		return 0, 0, 0, nil, err
 	}
@@ -83,7 +88,16 @@ func ReadIDXImages(path string) (n, h, w int, pix []byte, err error) {
 
 // ReadIDXLabels reads an IDX label file [n] (gzip or raw).
 func ReadIDXLabels(path string) ([]byte, error) {
-	b, err := readMaybeGzip(path)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parseIDXLabels(path, b)
+}
+
+// parseIDXLabels decodes the IDX label file [n] held in raw (gzip or not).
+func parseIDXLabels(path string, raw []byte) ([]byte, error) {
+	b, err := maybeGunzip(path, raw)
 	if err != nil {
 		return nil, err
 	}

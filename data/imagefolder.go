@@ -17,6 +17,9 @@ import (
 // corrupt header cannot make the decoder allocate gigabytes.
 const maxImagePixels = 89478485
 
+// maxPixelsPerByte bounds the pixels a JPEG or PNG file can encode per byte of file.
+const maxPixelsPerByte = 4096
+
 // imageExts are the file extensions ImageFolder loads (case-insensitive).
 var imageExts = []string{".jpg", ".jpeg", ".png"}
 
@@ -112,6 +115,13 @@ func decodeImageBytes(name string, b []byte, maxPixels int) (Image, error) {
 	}
 	if int64(cfg.Width)*int64(cfg.Height) > int64(maxPixels) {
 		return Image{}, fmt.Errorf("%s: unreadable image: %d×%d pixels exceeds the limit of %d", name, cfg.Width, cfg.Height, maxPixels)
+	}
+	// The decoders allocate the whole image from the header's size before reading the
+	// data: a header claiming far more pixels than the file's bytes can encode (deflate
+	// expands at most 1032-fold, a baseline JPEG needs about a bit per 8×8 block) is a
+	// corrupt or truncated file, refused before that allocation.
+	if int64(cfg.Width)*int64(cfg.Height) > maxPixelsPerByte*int64(len(b)) {
+		return Image{}, fmt.Errorf("%s: unreadable image: the header claims %d×%d pixels, more than %d bytes can hold", name, cfg.Width, cfg.Height, len(b))
 	}
 	m, _, err := image.Decode(bytes.NewReader(b))
 	if err != nil {

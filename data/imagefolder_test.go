@@ -395,6 +395,9 @@ func FuzzImageFolderDecode(f *testing.F) {
 	f.Add(j[:len(j)-5])
 	f.Add([]byte("\x89PNG\r\n\x1a\n"))
 	f.Add([]byte{0xff, 0xd8, 0xff, 0xc0, 0, 0x11, 8, 0xff, 0xff, 0xff, 0xff, 3})
+	for _, b := range realImageSeeds(f) {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		img, err := decodeImageBytes("fuzz.img", b, 1<<18)
 		if err != nil {

@@ -80,7 +80,7 @@ func DefaultAblation() AblationConfig {
 type AblationRun struct {
 	Model         string  `json:"model"`
 	Dataset       string  `json:"dataset"`
-	Weights       string  `json:"weights"`
+	Weights       string  `json:"weights"` // recorded relative to the results file (report.RecordedPath)
 	WeightsSHA256 string  `json:"weights_sha256"`
 	Embedding     string  `json:"embedding"` // one-hot, max-assign, nearest or none (α = 0)
 	Alpha         float64 `json:"alpha"`
@@ -160,36 +160,6 @@ type AblationSummary struct {
 	Files      []string         `json:"-"`
 }
 
-// validate checks the grid before any work starts.
-func (c *AblationConfig) validate() error {
-	switch {
-	case c.Weights == "":
-		return fmt.Errorf("ablation: the pretrained weights are required")
-	case c.Epochs <= 0 || c.Batch <= 0:
-		return fmt.Errorf("ablation: epochs %d and batch %d must be positive", c.Epochs, c.Batch)
-	case c.LR <= 0 || c.WD < 0:
-		return fmt.Errorf("ablation: learning rate %g must be positive and weight decay %g non-negative", c.LR, c.WD)
-	case len(c.Alphas) == 0 || len(c.Seeds) == 0:
-		return fmt.Errorf("ablation: no α or no seed given")
-	case c.Results == "":
-		return fmt.Errorf("ablation: the results file is required")
-	}
-	for _, a := range c.Alphas {
-		if a < 0 || math.IsNaN(a) || math.IsInf(a, 0) {
-			return fmt.Errorf("ablation: α %g must be a non-negative number", a)
-		}
-	}
-	for _, e := range c.Embeddings {
-		if e != reverse.OneHot && e != reverse.MaxAssign && e != reverse.Nearest {
-			return fmt.Errorf("ablation: embedding %q: want one-hot, max-assign or nearest", e)
-		}
-	}
-	if len(c.Embeddings) == 0 && !slices.Contains(c.Alphas, 0) {
-		return fmt.Errorf("ablation: no embedding given")
-	}
-	return nil
-}
-
 // ablationRuns lists the grid's runs (α = 0 once per seed, as embedding "none").
 func ablationRuns(cfg AblationConfig, base AblationRun) []AblationRun {
 	var out []AblationRun
@@ -216,7 +186,7 @@ func ablationRuns(cfg AblationConfig, base AblationRun) []AblationRun {
 // RunAblation runs every missing run of the grid (finished runs in cfg.Results are
 // skipped), then writes the summary (CSV, JSON, Markdown, PNG) to cfg.OutDir.
 func RunAblation(ctx context.Context, cfg AblationConfig, w io.Writer) (*AblationSummary, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if cfg.OutDir == "" {
@@ -253,6 +223,7 @@ func RunAblation(ctx context.Context, cfg AblationConfig, w io.Writer) (*Ablatio
 	if err := os.MkdirAll(filepath.Dir(cfg.Results), 0o755); err != nil {
 		return nil, fmt.Errorf("ablation: %w", err)
 	}
+	removeStale(filepath.Dir(cfg.Results), cfg.OutDir)
 	done, err := readJSONLines[AblationResult](cfg.Results)
 	if err != nil {
 		return nil, fmt.Errorf("ablation: %w", err)
@@ -272,7 +243,7 @@ func RunAblation(ctx context.Context, cfg AblationConfig, w io.Writer) (*Ablatio
 	if err != nil {
 		return nil, err
 	}
-	sum := &AblationSummary{Model: cfg.Model, Dataset: cfg.Dataset, Weights: cfg.Weights}
+	sum := &AblationSummary{Model: cfg.Model, Dataset: cfg.Dataset, Weights: report.RecordedPath(filepath.Join(cfg.OutDir, "ablation-summary.json"), cfg.Weights)}
 	if len(todo) > 0 {
 		var set *CachedSet
 		if cache != nil {
@@ -312,7 +283,13 @@ func RunAblation(ctx context.Context, cfg AblationConfig, w io.Writer) (*Ablatio
 // to the results file (rewritten atomically with every finished run so far).
 func runAblationJobs(ctx context.Context, cfg AblationConfig, todo []AblationRun, set *CachedSet, test data.Dataset, done []AblationResult, w io.Writer) ([]AblationResult, error) {
 	done, err := runPool(ctx, cfg.Workers, cfg.Results, todo, done,
-		func(run AblationRun) (*AblationResult, error) { return AblationTrain(ctx, run, set, test) },
+		func(run AblationRun) (*AblationResult, error) {
+			r, err := AblationTrain(ctx, run, set, test)
+			if err == nil { // the record names the weights relative to the results file (their hash is in the key)
+				r.Weights = report.RecordedPath(cfg.Results, run.Weights)
+			}
+			return r, err
+		},
 		func(run AblationRun, r *AblationResult) string {
 			return fmt.Sprintf("%s α %g seed %d: best %.2f%% mean %.2f%% last %.2f%%", run.Embedding, run.Alpha, run.Seed,
 				100*r.Best, 100*r.Mean, 100*r.TestAcc[len(r.TestAcc)-1])
@@ -500,7 +477,7 @@ func pretrainedAccuracy(ctx context.Context, cfg AblationConfig, sha string, tes
 	if err != nil {
 		return 0, err
 	}
-	if err := WriteJSON(path, rec{Weights: cfg.Weights, SHA256: sha, TestAcc: ev.Accuracy}); err != nil {
+	if err := WriteJSON(path, rec{Weights: report.RecordedPath(path, cfg.Weights), SHA256: sha, TestAcc: ev.Accuracy}); err != nil {
 		return 0, err
 	}
 	return Num(ev.Accuracy), nil

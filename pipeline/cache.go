@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/frpt/frpt/checkpoint"
 	"github.com/frpt/frpt/tensor"
@@ -73,12 +74,10 @@ func (m *CacheManifest) Done() int {
 	return n
 }
 
-// sameJob reports whether two manifests describe the same reconstruction pass.
-func (m *CacheManifest) sameJob(o *CacheManifest) bool {
-	return m.Format == o.Format && m.Model == o.Model && m.Dataset == o.Dataset &&
-		m.WeightsSHA256 == o.WeightsSHA256 && m.Seed == o.Seed && m.Augment == o.Augment &&
-		m.Embedding == o.Embedding && m.ConvMethod == o.ConvMethod && reflect.DeepEqual(m.Input, o.Input) &&
-		reflect.DeepEqual(m.Taps, o.Taps) && m.Total == o.Total && m.ShardSize == o.ShardSize
+// jobDiffs lists the fields in which two manifests describe different reconstruction
+// passes (the weights file's name, the shards and completion are not the job).
+func (m *CacheManifest) jobDiffs(want *CacheManifest) []string {
+	return fieldDiffs(*m, *want, "cache", "weights", "shards", "complete")
 }
 
 // FileSHA256 returns the hex SHA-256 of a file (used to tie a cache to its checkpoint).
@@ -122,9 +121,11 @@ func OpenCacheWriter(dir string, want CacheManifest) (*CacheWriter, error) {
 	case err != nil:
 		return nil, fmt.Errorf("cache %s: %w", dir, err)
 	}
-	if !have.sameJob(&want) {
-		return nil, fmt.Errorf("cache %s holds a different reconstruction (model %s, dataset %s, weights %.12s…, seed %d); remove it or choose another folder",
-			dir, have.Model, have.Dataset, have.WeightsSHA256, have.Seed)
+	if err := have.check(); err != nil {
+		return nil, fmt.Errorf("cache %s: %s: %w", dir, cacheManifest, err)
+	}
+	if d := have.jobDiffs(&want); len(d) > 0 {
+		return nil, fmt.Errorf("cache %s holds a different reconstruction: %s; remove it or choose another folder", dir, strings.Join(d, "; "))
 	}
 	for _, s := range have.Shards { // every listed shard must still be intact
 		if _, err := checkShard(dir, &have, s); err != nil {
@@ -149,6 +150,11 @@ func (w *CacheWriter) WriteShard(inputs []float32, labels, index []int, taps [][
 // WriteShardGaps is WriteShard that also stores each sample's relative gap
 // ‖f − r‖/‖f‖ per tap as "gap_<tap>" F32 [n] (gaps in manifest tap order, or nil).
 func (w *CacheWriter) WriteShardGaps(inputs []float32, labels, index []int, taps, gaps [][]float32) error {
+	return w.writeShard(inputs, labels, index, taps, gaps, nil)
+}
+
+// writeShard is WriteShardGaps that also stores extra in the shard's metadata.
+func (w *CacheWriter) writeShard(inputs []float32, labels, index []int, taps, gaps [][]float32, extra map[string]string) error {
 	n := len(labels)
 	if n == 0 || len(index) != n || len(taps) != len(w.m.Taps) || len(inputs) != n*prod(w.m.Input) {
 		return fmt.Errorf("cache %s: shard of %d labels, %d indices, %d inputs, %d taps does not fit the manifest", w.dir, n, len(index), len(inputs), len(taps))
@@ -178,6 +184,9 @@ func (w *CacheWriter) WriteShardGaps(inputs []float32, labels, index []int, taps
 	}
 	start := w.m.Done()
 	meta := map[string]string{"format": CacheFormat, "shard": strconv.Itoa(k), "start": strconv.Itoa(start), "model": w.m.Model, "dataset": w.m.Dataset}
+	for key, v := range extra {
+		meta[key] = v
+	}
 	if err := checkpoint.WriteTensors(filepath.Join(w.dir, name), ts, meta); err != nil {
 		return err
 	}
@@ -209,11 +218,20 @@ func checkShard(dir string, m *CacheManifest, s CacheShard) (*checkpoint.Reader,
 	if err != nil {
 		return nil, fmt.Errorf("cache %s: shard %s: %w", dir, s.File, err)
 	}
-	want := map[string][]int{"input": append([]int{s.Count}, m.Input...), "label": {s.Count}, "index": {s.Count}}
-	for _, tp := range m.Taps {
-		want["recons_"+tp.Name] = append([]int{s.Count}, tp.Shape...)
+	// Checked in a fixed order, so that the first fault named is always the same one.
+	type wantShape struct {
+		name  string
+		shape []int
 	}
-	for name, shape := range want {
+	want := []wantShape{{"input", append([]int{s.Count}, m.Input...)}, {"label", []int{s.Count}}, {"index", []int{s.Count}}}
+	for _, tp := range m.Taps {
+		want = append(want, wantShape{"recons_" + tp.Name, append([]int{s.Count}, tp.Shape...)})
+		if _, ok := r.Lookup("gap_" + tp.Name); ok { // optional
+			want = append(want, wantShape{"gap_" + tp.Name, []int{s.Count}})
+		}
+	}
+	for _, ws := range want {
+		name, shape := ws.name, ws.shape
 		t, ok := r.Lookup(name)
 		if !ok {
 			r.Close()
@@ -222,6 +240,10 @@ func checkShard(dir string, m *CacheManifest, s CacheShard) (*checkpoint.Reader,
 		if !reflect.DeepEqual(t.Shape, shape) {
 			r.Close()
 			return nil, fmt.Errorf("cache %s: shard %s tensor %q has shape %v, manifest says %v", dir, s.File, name, t.Shape, shape)
+		}
+		if dt := shardDtype(name); t.Dtype != dt {
+			r.Close()
+			return nil, fmt.Errorf("cache %s: shard %s tensor %q has dtype %s, want %s", dir, s.File, name, t.Dtype, dt)
 		}
 	}
 	return r, nil
@@ -241,6 +263,9 @@ func OpenCache(dir string) (*Cache, error) {
 	}
 	if m.Format != CacheFormat {
 		return nil, fmt.Errorf("open cache %s: format %q, want %q", dir, m.Format, CacheFormat)
+	}
+	if err := m.check(); err != nil {
+		return nil, fmt.Errorf("open cache %s: %s: %w", dir, cacheManifest, err)
 	}
 	if !m.Complete {
 		return nil, fmt.Errorf("open cache %s: unfinished (%d of %d samples); rerun reconstruct to complete it", dir, m.Done(), m.Total)
@@ -341,7 +366,11 @@ func (c *Cache) Load(taps ...string) (*CachedSet, error) {
 			if err != nil {
 				return err
 			}
-			for _, l := range lv {
+			k := c.Manifest.classes()
+			for i, l := range lv {
+				if l < 0 || (k > 0 && l >= int64(k)) {
+					return fmt.Errorf("sample %d: label %d outside [0, %d)", s.Start+i, l, k)
+				}
 				set.Labels = append(set.Labels, int(l))
 			}
 			for _, tap := range taps {

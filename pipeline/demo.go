@@ -41,13 +41,14 @@ var paperGaps = map[string]string{"out": "0.001", "z2": "0.006", "z1": "0.76"}
 // gaps, the grid's statistics in grid/report.md). Every stage resumes.
 func Demo(ctx context.Context, cfg DemoConfig, w io.Writer) (string, error) {
 	t0 := time.Now()
-	tc, err := DefaultRecipe("simplecnn-v2", "mnist")
+	if err := cfg.Validate(); err != nil {
+		return "", err
+	}
+	tc, err := DefaultRecipe(demoModel, demoDataset)
 	if err != nil {
 		return "", err
 	}
-	if cfg.Epochs > 0 {
-		tc.Epochs = cfg.Epochs
-	}
+	tc.Epochs = cfg.Epochs
 	tc.Seed, tc.DataDir = cfg.Seed, cfg.DataDir
 	tc.OutDir = filepath.Join(cfg.OutDir, "pretrain")
 	sum, err := Pretrain(ctx, tc, w)
@@ -96,15 +97,13 @@ func Demo(ctx context.Context, cfg DemoConfig, w io.Writer) (string, error) {
 		rows = append(rows, []string{t.Tap, t.Method, fmt.Sprintf("%.4f", t.Mean), fmt.Sprintf("%.4f", t.Median), fmt.Sprintf("%.4f", t.P90), fmt.Sprint(t.Fallbacks), paperGaps[t.Tap]})
 	}
 	b.WriteString(report.Table([]string{"tap", "method", "mean gap ‖f−r‖/‖f‖", "median", "p90", "Tikhonov fallbacks", "authors' code (97.9 % ckpt)"}, rows))
-	seeds := make([]uint64, max(cfg.Seeds, 1))
+	seeds := make([]uint64, cfg.Seeds)
 	for i := range seeds {
 		seeds[i] = uint64(i)
 	}
 	base := DefaultPostTrain()
 	base.Model, base.Dataset, base.DataDir, base.Weights = tc.Model, tc.Dataset, cfg.DataDir, weights
-	if cfg.PostEpochs > 0 {
-		base.Epochs = cfg.PostEpochs
-	}
+	base.Epochs = cfg.PostEpochs
 	gridDir := filepath.Join(cfg.OutDir, "grid")
 	g := GridConfig{Base: base, Cache: filepath.Join(cfg.OutDir, "cache"), Taps: cfg.Taps, CRecs: cfg.CRecs, Seeds: seeds,
 		Workers: cfg.Workers, Results: filepath.Join(gridDir, "results.jsonl")}

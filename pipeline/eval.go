@@ -33,6 +33,12 @@ type EvalResult struct {
 
 // Evaluate loads cfg.Weights into cfg.Model and scores it on the test split.
 func Evaluate(ctx context.Context, cfg EvalConfig, w io.Writer) (*EvalResult, error) {
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = 500
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	m, err := loadModel(cfg.Model, cfg.Dataset, 0, cfg.Weights)
 	if err != nil {
 		return nil, err
@@ -42,15 +48,12 @@ func Evaluate(ctx context.Context, cfg EvalConfig, w io.Writer) (*EvalResult, er
 		return nil, err
 	}
 	bs := cfg.BatchSize
-	if bs <= 0 {
-		bs = 500
-	}
 	bar := progress.New(w, int64(test.Len()), "eval")
 	res, err := evaluate(ctx, m, test, data.TestTransform(cfg.Dataset), bs, bar)
 	if err != nil {
 		return nil, err
 	}
-	bar.Finish(fmt.Sprintf("accuracy %.2f%%", 100*res.Accuracy))
+	bar.Close() // the caller prints the accuracy
 	res.Model, res.Dataset, res.Weights = cfg.Model, cfg.Dataset, cfg.Weights
 	return res, nil
 }
@@ -103,11 +106,16 @@ func evaluate(ctx context.Context, m models.Model[float32], ds data.Dataset, tf 
 	return res, nil
 }
 
-// openSplit opens a dataset split, optionally truncated to its first limit samples.
+// openSplit opens a dataset split, optionally truncated to its first limit samples, and
+// checks that its images have the size the dataset's models take.
 func openSplit(name, split, dir string, limit int) (data.Dataset, error) {
 	ds, err := data.Open(name, split, dir)
 	if err != nil {
 		return nil, err
+	}
+	c, h, w := ds.Shape()
+	if want, err := data.InputShape(name); err == nil && (c != want[0] || h != want[1] || w != want[2]) {
+		return nil, fmt.Errorf("dataset %s (%s split): images are %d×%d×%d, the models of %s take %d×%d×%d", name, split, c, h, w, name, want[0], want[1], want[2])
 	}
 	if limit > 0 && limit < ds.Len() {
 		ds = data.Subset(ds, limit)

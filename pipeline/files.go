@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/frpt/frpt/atomicfile"
@@ -16,6 +17,14 @@ import (
 // WriteFileAtomic writes data to path through a temporary file in the same folder and a
 // rename, so that path holds either the old or the new content, never a partial one.
 func WriteFileAtomic(path string, data []byte) error { return atomicfile.WriteBytes(path, data) }
+
+// removeStale removes what killed earlier runs left in a job's output folders: temporary
+// files of writes that never reached their rename (atomicfile.RemoveStale).
+func removeStale(dirs ...string) {
+	for _, d := range dirs {
+		_ = atomicfile.RemoveStale(d) // best effort: a leftover is garbage, not an error
+	}
+}
 
 // WriteJSON writes v as indented JSON to path atomically.
 func WriteJSON(path string, v any) error {
@@ -50,6 +59,11 @@ func readJSONLines[T any](path string) ([]T, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return decodeJSONLines[T](path, f)
+}
+
+// decodeJSONLines is readJSONLines on the content of the file path.
+func decodeJSONLines[T any](path string, f io.Reader) ([]T, error) {
 	var out []T
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<26)

@@ -59,6 +59,12 @@ type RunResult struct {
 	Segments    []string    `json:"segments,omitempty"`
 	SegmentMSE  [][]float64 `json:"segment_mse,omitempty"`
 	SegmentSecs [][]float64 `json:"segment_seconds,omitempty"`
+	// WeightsSHA256 is the SHA-256 of the pretrained weights, whose path (Weights) is
+	// recorded relative to the results file's folder; files written before these were
+	// recorded hold the path as given on the command line and no hash.
+	WeightsSHA256 string `json:"weights_sha256,omitempty"`
+	// TestLimit is the grid's GridConfig.TestLimit (0: the whole test split).
+	TestLimit int `json:"test_limit,omitempty"`
 	// PrecomputeSecs is the one-off pass of the frozen pretrained front that computes
 	// the segments' inputs (hierarchical mode; not in EpochSecs).
 	PrecomputeSecs float64 `json:"precompute_seconds,omitempty"`

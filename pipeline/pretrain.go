@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/frpt/frpt/checkpoint"
@@ -66,9 +67,6 @@ func Pretrain(ctx context.Context, cfg TrainConfig, w io.Writer) (*TrainSummary,
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.SaveEvery < 0 {
-		return nil, fmt.Errorf("save-every must be 0 (off) or positive, got %d", cfg.SaveEvery)
-	}
 	train, err := openSplit(cfg.Dataset, "train", cfg.DataDir, cfg.Limit)
 	if err != nil {
 		return nil, err
@@ -97,6 +95,7 @@ func Pretrain(ctx context.Context, cfg TrainConfig, w io.Writer) (*TrainSummary,
 	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", cfg.OutDir, err)
 	}
+	removeStale(cfg.OutDir)
 	sum := &TrainSummary{Config: cfg, FirstEpochAt: map[string]int{}}
 	start := 0
 	if !cfg.Fresh {
@@ -150,8 +149,8 @@ func Pretrain(ctx context.Context, cfg TrainConfig, w io.Writer) (*TrainSummary,
 		if cfg.Schedule == "plateau" {
 			opt.SetLR(sched.plateau.Step(ev.Accuracy))
 		}
-		fmt.Fprintf(w, "epoch %d/%d: train loss %.4f acc %.2f%%, test loss %.4f acc %.2f%%, %.0f images/s\n",
-			epoch, cfg.Epochs, el.TrainLoss, 100*el.TrainAcc, el.TestLoss, 100*el.TestAcc, el.ImagesPerSec)
+		fmt.Fprintf(w, "epoch %d/%d: train loss %.4f acc %.2f%%, test loss %.4f acc %.2f%%, %.1f s, %.0f images/s\n",
+			epoch, cfg.Epochs, el.TrainLoss, 100*el.TrainAcc, el.TestLoss, 100*el.TestAcc, el.TrainSeconds, el.ImagesPerSec)
 		if err := finishEpoch(cfg, m, opt, sum, el); err != nil {
 			return sum, err
 		}
@@ -227,9 +226,8 @@ func resume(cfg TrainConfig, m models.Model[float32], opt nn.Optimizer, sum *Tra
 	if err := readJSON(filepath.Join(cfg.OutDir, configFile), &old); err != nil {
 		return 0, fmt.Errorf("resume %s: %w (use --fresh to start over)", cfg.OutDir, err)
 	}
-	old.Epochs, old.DataDir, old.OutDir, old.Fresh, old.SaveEvery = cfg.Epochs, cfg.DataDir, cfg.OutDir, cfg.Fresh, cfg.SaveEvery
-	if old != cfg {
-		return 0, fmt.Errorf("resume %s: the run there was made with a different configuration (%+v); use --fresh or another --out", cfg.OutDir, old)
+	if d := fieldDiffs(old, cfg, "the run there", "epochs", "data_dir", "out_dir", "save_every"); len(d) > 0 {
+		return 0, fmt.Errorf("resume %s: the run there was made with other settings: %s; use --fresh or another --out", cfg.OutDir, strings.Join(d, "; "))
 	}
 	meta, err := checkpoint.LoadInto(last, m.Params())
 	if err != nil {
@@ -332,7 +330,7 @@ func trainEpoch(ctx context.Context, m models.Model[float32], opt nn.Optimizer, 
 	}
 	secs := time.Since(start).Seconds()
 	el := EpochLog{Epoch: epoch, LR: opt.LR(), TrainLoss: lossSum / float64(max(seen, 1)), TrainAcc: float64(correct) / float64(max(seen, 1)), TrainSeconds: secs, ImagesPerSec: float64(seen) / secs}
-	bar.Finish(fmt.Sprintf("loss %.4f acc %.2f%%, %.0f images/s", el.TrainLoss, 100*el.TrainAcc, el.ImagesPerSec))
+	bar.Close() // Pretrain prints the epoch's one line, with its test accuracy
 	return el, nil
 }
 

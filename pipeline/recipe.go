@@ -3,6 +3,8 @@ package pipeline
 import (
 	"fmt"
 	"strings"
+
+	"github.com/frpt/frpt/models"
 )
 
 // TrainConfig is a pretraining run: model, data, recipe and where results go.
@@ -60,30 +62,10 @@ func DefaultRecipe(model, dataset string) (TrainConfig, error) {
 		c.Optimizer, c.LR, c.WeightDecay = "adamw", 1e-4, 0.05
 		c.Epochs, c.BatchSize, c.Schedule, c.MinLR = 30, 128, "cosine", 1e-6
 	default:
-		return c, fmt.Errorf("unknown model %q (frpt info --models lists the zoo)", model)
+		if err := models.CheckName(model); err != nil {
+			return c, fmt.Errorf("--model: %w", err)
+		}
+		return c, fmt.Errorf("--model %q: no pretraining recipe for it (recipes exist for simplecnn-*, resnet*, simplevit*)", model)
 	}
 	return c, nil
-}
-
-// Validate checks a configuration before any work starts.
-func (c TrainConfig) Validate() error {
-	switch {
-	case c.Epochs <= 0:
-		return fmt.Errorf("epochs must be positive, got %d", c.Epochs)
-	case c.BatchSize <= 0:
-		return fmt.Errorf("batch size must be positive, got %d", c.BatchSize)
-	case c.LR <= 0:
-		return fmt.Errorf("learning rate must be positive, got %g", c.LR)
-	case c.Optimizer != "adamw" && c.Optimizer != "sgd":
-		return fmt.Errorf("optimizer %q: want adamw or sgd", c.Optimizer)
-	case c.Schedule != "none" && c.Schedule != "cosine" && c.Schedule != "plateau":
-		return fmt.Errorf("schedule %q: want none, cosine or plateau", c.Schedule)
-	case c.LabelSmoothing < 0 || c.LabelSmoothing >= 1:
-		return fmt.Errorf("label smoothing %g: want [0, 1)", c.LabelSmoothing)
-	case !(c.DropFraction >= 0 && c.DropFraction <= 1):
-		return fmt.Errorf("drop fraction %g: want a number in [0, 1]", c.DropFraction)
-	case c.OutDir == "":
-		return fmt.Errorf("output folder is required")
-	}
-	return nil
 }

@@ -9,11 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/frpt/frpt/checkpoint"
 	"github.com/frpt/frpt/data"
 	"github.com/frpt/frpt/progress"
+	"github.com/frpt/frpt/report"
 	"github.com/frpt/frpt/reverse"
 	"github.com/frpt/frpt/tensor"
 )
@@ -41,35 +44,37 @@ type TapGapStats struct {
 	Median    float64 `json:"median"`
 	P90       float64 `json:"p90"`
 	Max       float64 `json:"max"`
-	Fallbacks int     `json:"fallbacks"` // Tikhonov fallbacks taken in this run's batches
+	Fallbacks int     `json:"fallbacks"` // Tikhonov fallbacks taken over the whole pass
 }
 
 // ReconstructSummary is written to <cache>/reconstruct.json.
 type ReconstructSummary struct {
-	Model        string        `json:"model"`
-	Dataset      string        `json:"dataset"`
-	Weights      string        `json:"weights"`
-	Samples      int           `json:"samples"`
-	NewSamples   int           `json:"new_samples"` // reconstructed by this run (the rest resumed)
-	Seconds      float64       `json:"seconds"`
-	ImagesPerSec float64       `json:"images_per_sec"`         // including data loading and cache writing
-	ComputePerS  float64       `json:"compute_images_per_sec"` // forward + reverse chain only
-	Taps         []TapGapStats `json:"taps"`
-	CacheBytes   int64         `json:"cache_bytes"`
+	Model         string        `json:"model"`
+	Dataset       string        `json:"dataset"`
+	Weights       string        `json:"weights"` // relative to the cache folder (report.RecordedPath)
+	WeightsSHA256 string        `json:"weights_sha256"`
+	Samples       int           `json:"samples"`
+	NewSamples    int           `json:"new_samples"` // reconstructed by this run (the rest resumed)
+	Seconds       float64       `json:"seconds"`
+	ImagesPerSec  float64       `json:"images_per_sec"`         // including data loading and cache writing
+	ComputePerS   float64       `json:"compute_images_per_sec"` // forward + reverse chain only
+	Taps          []TapGapStats `json:"taps"`
+	CacheBytes    int64         `json:"cache_bytes"`
 }
 
 // Reconstruct runs (or resumes) a reconstruction pass into cfg.OutDir.
 func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*ReconstructSummary, error) {
-	if cfg.Batch <= 0 {
+	if cfg.Batch == 0 {
 		cfg.Batch = 256
 	}
-	if cfg.ShardSize <= 0 {
+	if cfg.ShardSize == 0 {
 		cfg.ShardSize = 8192
 	}
-	cfg.ShardSize = (cfg.ShardSize + cfg.Batch - 1) / cfg.Batch * cfg.Batch
-	if cfg.Chain.Kappa == 0 {
-		cfg.Chain = reverse.DefaultChainOptions()
+	cfg.Chain = chainDefaults(cfg.Chain)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
+	cfg.ShardSize = (cfg.ShardSize + cfg.Batch - 1) / cfg.Batch * cfg.Batch
 	m, err := loadModel(cfg.Model, cfg.Dataset, 0, cfg.Weights)
 	if err != nil {
 		return nil, fmt.Errorf("reconstruct: %w", err)
@@ -114,13 +119,13 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 	if err != nil {
 		return nil, err
 	}
-	sum := &ReconstructSummary{Model: cfg.Model, Dataset: cfg.Dataset, Weights: cfg.Weights, Samples: ds.Len()}
+	removeStale(cfg.OutDir)
+	sum := &ReconstructSummary{Model: cfg.Model, Dataset: cfg.Dataset, Samples: ds.Len(),
+		Weights: report.RecordedPath(filepath.Join(cfg.OutDir, "reconstruct.json"), cfg.Weights), WeightsSHA256: sha}
 	start := cw.Next()
 	if start > 0 && start < ds.Len() {
 		fmt.Fprintf(w, "resuming %s at sample %d of %d\n", cfg.OutDir, start, ds.Len())
 	}
-	fallbacks := map[string]int{}
-	methods := map[string]string{}
 	t0 := time.Now()
 	var compute time.Duration
 	if start < ds.Len() {
@@ -131,8 +136,9 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 		// (double buffering: sh fills while the other buffer is on its way to disk).
 		// Writes stay in order and the manifest lists a shard only once it is on disk.
 		free := make(chan *shardBuf, 2)
-		free <- newShardBuf(cfg.ShardSize, c*h*wd, taps)
-		free <- newShardBuf(cfg.ShardSize, c*h*wd, taps)
+		bufSize := min(cfg.ShardSize, ds.Len()-start) // a --shard beyond the pass allocates only the pass
+		free <- newShardBuf(bufSize, c*h*wd, taps)
+		free <- newShardBuf(bufSize, c*h*wd, taps)
 		sh := <-free
 		full := make(chan *shardBuf, 1)
 		var writeMu sync.Mutex
@@ -144,7 +150,7 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 			defer writerDone.Done()
 			for b := range full {
 				if writerErr() == nil {
-					err := cw.WriteShardGaps(b.inputs, b.labels, b.index, b.taps, b.gaps)
+					err := cw.writeShard(b.inputs, b.labels, b.index, b.taps, b.gaps, b.diagMeta(taps))
 					writeMu.Lock()
 					writeErr = err
 					writeMu.Unlock()
@@ -189,11 +195,6 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 					return fmt.Errorf("reconstruct samples %d…: %w", b.Index[0], errs[i])
 				}
 				sh.add(b, recs[i], taps)
-				for _, tp := range taps {
-					d := recs[i].Diags[tp.Name]
-					fallbacks[tp.Name] += d.Fallbacks
-					methods[tp.Name] = d.Method
-				}
 				loader.Release(b)
 				bar.Add(int64(len(b.Labels)), "")
 				if len(sh.labels) >= cfg.ShardSize || start+sum.NewSamples+len(sh.labels) == ds.Len() { // (cw.Next() lags behind the writer)
@@ -248,6 +249,10 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 	if err != nil {
 		return nil, err
 	}
+	methods, fallbacks, err := shardDiags(cache)
+	if err != nil {
+		return nil, err
+	}
 	for _, tp := range taps {
 		g, err := cache.Gaps(tp.Name)
 		if err != nil {
@@ -257,7 +262,7 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 		st.Tap, st.Method, st.Fallbacks = tp.Name, methods[tp.Name], fallbacks[tp.Name]
 		sum.Taps = append(sum.Taps, st)
 	}
-	sum.CacheBytes = dirBytes(cfg.OutDir)
+	sum.CacheBytes = cacheBytes(cache)
 	if err := WriteJSON(filepath.Join(cfg.OutDir, "reconstruct.json"), sum); err != nil {
 		return nil, err
 	}
@@ -275,13 +280,49 @@ type shardBuf struct {
 	inputs        []float32
 	labels, index []int
 	taps, gaps    [][]float32
+	// Per tap: the reverse operator of the shard's last batch and the Tikhonov fallbacks
+	// over its batches, stored in the shard's metadata so that the pass's summary is the
+	// same however often it was interrupted.
+	methods   []string
+	fallbacks []int
+}
+
+// diagMeta is the shard's metadata of its diagnostics: method_<tap> and fallbacks_<tap>.
+func (s *shardBuf) diagMeta(taps []CacheTap) map[string]string {
+	m := map[string]string{}
+	for i, tp := range taps {
+		m["method_"+tp.Name] = s.methods[i]
+		m["fallbacks_"+tp.Name] = strconv.Itoa(s.fallbacks[i])
+	}
+	return m
+}
+
+// shardDiags sums the diagnostics of a cache's shards: per tap the method of the last
+// shard and the fallbacks of all (shards written before they were recorded count none).
+func shardDiags(c *Cache) (methods map[string]string, fallbacks map[string]int, err error) {
+	methods, fallbacks = map[string]string{}, map[string]int{}
+	for _, s := range c.Manifest.Shards {
+		r, err := checkpoint.Open(filepath.Join(c.Dir, s.File))
+		if err != nil {
+			return nil, nil, fmt.Errorf("cache %s: shard %s: %w", c.Dir, s.File, err)
+		}
+		for _, tp := range c.Manifest.Taps {
+			if m, ok := r.Meta["method_"+tp.Name]; ok {
+				methods[tp.Name] = m
+			}
+			n, _ := strconv.Atoi(r.Meta["fallbacks_"+tp.Name])
+			fallbacks[tp.Name] += n
+		}
+		r.Close()
+	}
+	return methods, fallbacks, nil
 }
 
 // newShardBuf allocates a shard's buffers once (growing them sample by sample would
 // copy the whole shard many times over).
 func newShardBuf(size, inputLen int, taps []CacheTap) *shardBuf {
 	s := &shardBuf{inputs: make([]float32, 0, size*inputLen), labels: make([]int, 0, size), index: make([]int, 0, size),
-		taps: make([][]float32, len(taps)), gaps: make([][]float32, len(taps))}
+		taps: make([][]float32, len(taps)), gaps: make([][]float32, len(taps)), methods: make([]string, len(taps)), fallbacks: make([]int, len(taps))}
 	for i, tp := range taps {
 		s.taps[i] = make([]float32, 0, size*prod(tp.Shape))
 		s.gaps[i] = make([]float32, 0, size)
@@ -293,6 +334,7 @@ func (s *shardBuf) reset() {
 	s.inputs, s.labels, s.index = s.inputs[:0], s.labels[:0], s.index[:0]
 	for i := range s.taps {
 		s.taps[i], s.gaps[i] = s.taps[i][:0], s.gaps[i][:0]
+		s.methods[i], s.fallbacks[i] = "", 0
 	}
 }
 
@@ -301,6 +343,8 @@ func (s *shardBuf) add(b *data.Batch, rec *reverse.Reconstruction, taps []CacheT
 	s.labels = append(s.labels, b.Labels...)
 	s.index = append(s.index, b.Index...)
 	for i, tp := range taps {
+		d := rec.Diags[tp.Name]
+		s.methods[i], s.fallbacks[i] = d.Method, s.fallbacks[i]+d.Fallbacks
 		s.taps[i] = append(s.taps[i], rec.Targets[tp.Name].Data...)
 		for _, g := range rec.Diags[tp.Name].Gap {
 			s.gaps[i] = append(s.gaps[i], float32(g))
@@ -348,13 +392,22 @@ func (c *Cache) Gaps(tap string) ([]float32, error) {
 	return out, nil
 }
 
-func dirBytes(dir string) int64 {
+// cacheBytes is the size of a cache's manifest and shards (not of other files in its
+// folder, which earlier runs may have left).
+func cacheBytes(c *Cache) int64 {
 	var n int64
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if fi, err := e.Info(); err == nil && !e.IsDir() {
+	for _, f := range append([]string{cacheManifest}, shardFiles(c)...) {
+		if fi, err := os.Stat(filepath.Join(c.Dir, f)); err == nil {
 			n += fi.Size()
 		}
 	}
 	return n
+}
+
+func shardFiles(c *Cache) []string {
+	out := make([]string, len(c.Manifest.Shards))
+	for i, s := range c.Manifest.Shards {
+		out[i] = s.File
+	}
+	return out
 }

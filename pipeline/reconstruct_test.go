@@ -198,4 +198,5 @@ func TestGridResume(t *testing.T) {
 			t.Errorf("%s: resumed %v, uninterrupted %v", r.Key(), r.TestAcc, want[r.Key()])
 		}
 	}
+	checkRecordedWeights(t, part, w)
 }

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -62,32 +61,8 @@ func DefaultStageConfig() StageConfig {
 	return StageConfig{Limit: 5000, Batch: 256, DropFirst: 1, Chain: reverse.DefaultChainOptions()}
 }
 
-// Num is a float64 that JSON encodes NaN and ±Inf as null (and decodes null as NaN), for
-// values that may be undefined (a correlation of a constant, a missing accuracy).
-type Num float64
-
-// MarshalJSON implements json.Marshaler.
-func (n Num) MarshalJSON() ([]byte, error) {
-	f := float64(n)
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return []byte("null"), nil
-	}
-	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
-}
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (n *Num) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		*n = Num(math.NaN())
-		return nil
-	}
-	var f float64
-	if err := json.Unmarshal(b, &f); err != nil {
-		return err
-	}
-	*n = Num(f)
-	return nil
-}
+// Num is stats.Num: NaN and ±Inf as JSON null, for values that may be undefined.
+type Num = stats.Num
 
 // StageTap is the gap statistics of one tap at one stage, averaged over the probe images.
 type StageTap struct {
@@ -149,7 +124,7 @@ type StageCorrelation struct {
 
 // StageSummary is the outcome of StageStudy.
 type StageSummary struct {
-	Run          string             `json:"run"`
+	Run          string             `json:"run"` // relative to OutDir (report.RecordedPath)
 	Model        string             `json:"model"`
 	Dataset      string             `json:"dataset"`
 	Samples      int                `json:"samples"`
@@ -194,28 +169,12 @@ func StageCheckpoints(dir string) ([]StageCheckpoint, error) {
 // StageStudy runs (or resumes) the training-stage study of cfg.RunDir and writes its
 // files to cfg.OutDir.
 func StageStudy(ctx context.Context, cfg StageConfig, w io.Writer) (*StageSummary, error) {
-	if cfg.RunDir == "" {
-		return nil, fmt.Errorf("stage study: the training run folder is required")
-	}
-	if cfg.Batch <= 0 {
+	if cfg.Batch == 0 {
 		cfg.Batch = 256
 	}
-	if cfg.Limit < 0 || cfg.DropFirst < 0 {
-		return nil, fmt.Errorf("stage study: limit %d and drop-first %d must not be negative", cfg.Limit, cfg.DropFirst)
-	}
-	if cfg.Chain.Kappa == 0 {
-		emb, conv, pool := cfg.Chain.Embedding, cfg.Chain.ConvMethod, cfg.Chain.GlobalPoolProjection
-		cfg.Chain = reverse.DefaultChainOptions()
-		if emb != "" {
-			cfg.Chain.Embedding = emb
-		}
-		if conv != "" {
-			cfg.Chain.ConvMethod = conv
-		}
-		cfg.Chain.GlobalPoolProjection = pool
-	}
-	if cfg.Chain.Embedding == "" {
-		cfg.Chain.Embedding = reverse.Nearest
+	cfg.Chain = chainDefaults(cfg.Chain)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	if cfg.OutDir == "" {
 		cfg.OutDir = filepath.Join(cfg.RunDir, "stage-study")
@@ -272,6 +231,7 @@ func StageStudy(ctx context.Context, cfg StageConfig, w io.Writer) (*StageSummar
 	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("stage study: %w", err)
 	}
+	removeStale(cfg.OutDir)
 	statePath := filepath.Join(cfg.OutDir, "stages.jsonl")
 	all, err := readJSONLines[StageResult](statePath)
 	if err != nil {
@@ -281,7 +241,7 @@ func StageStudy(ctx context.Context, cfg StageConfig, w io.Writer) (*StageSummar
 	for i, r := range all {
 		have[r.key()] = i
 	}
-	sum := &StageSummary{Run: cfg.RunDir, Model: cfg.Model, Dataset: cfg.Dataset, Samples: ds.Len(), DropFirst: cfg.DropFirst}
+	sum := &StageSummary{Run: report.RecordedPath(filepath.Join(cfg.OutDir, "correlations.json"), cfg.RunDir), Model: cfg.Model, Dataset: cfg.Dataset, Samples: ds.Len(), DropFirst: cfg.DropFirst}
 	for i, ck := range cks {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("stage study interrupted before epoch %d (finished stages are kept; rerun to resume): %w", ck.Epoch, err)

@@ -72,12 +72,22 @@ func (b *Bar) Add(n int64, status string) {
 
 // Finish closes the bar and prints one summary line.
 func (b *Bar) Finish(summary string) {
+	b.Close()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	fmt.Fprintf(b.w, "%s done in %s: %s\n", b.label, time.Since(b.start).Round(10*time.Millisecond), summary)
+}
+
+// Close ends the bar without a line of its own (a terminal's bar is cleared), for work
+// whose caller prints the summary itself, such as a training epoch followed by its test
+// accuracy: the step then shows one line, not a bar's final state and a near-duplicate.
+func (b *Bar) Close() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.bar != nil {
 		_ = b.bar.Finish()
+		b.bar = nil
 	}
-	fmt.Fprintf(b.w, "%s done in %s: %s\n", b.label, time.Since(b.start).Round(10*time.Millisecond), summary)
 }
 
 // Elapsed is the time since the bar started.

@@ -27,3 +27,16 @@ func TestPlainModeThrottlesAndSummarises(t *testing.T) {
 		t.Fatalf("progress line missing: %q", buf.String())
 	}
 }
+
+// Close ends a bar without a line: the caller prints the step's one summary line.
+func TestCloseWritesNothing(t *testing.T) {
+	var buf bytes.Buffer
+	b := New(&buf, 10, "epoch 1/2")
+	b.Interval = time.Hour
+	b.Add(10, "loss 0.1")
+	b.Close()
+	b.Close() // idempotent
+	if buf.Len() != 0 {
+		t.Fatalf("Close wrote %q", buf.String())
+	}
+}

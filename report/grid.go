@@ -39,7 +39,7 @@ var GridMetrics = []string{"best", "e1", "e5", "e10", "mean"}
 type Run struct {
 	Model   string    `json:"model"`
 	Dataset string    `json:"dataset"`
-	Weights string    `json:"weights"`
+	Weights string    `json:"weights"` // relative to the results file (RecordedPath)
 	Tap     string    `json:"tap"`
 	CRec    float64   `json:"c_rec"`
 	Seed    uint64    `json:"seed"`
@@ -51,6 +51,8 @@ type Run struct {
 	TestAcc []float64 `json:"test_acc"` // after each epoch
 	Best    float64   `json:"best"`
 	Mean    float64   `json:"mean"`
+	// WeightsSHA256 is the weights' hash (absent in files written before it was recorded).
+	WeightsSHA256 string `json:"weights_sha256,omitempty"`
 }
 
 // Setting identifies the runs of a grid that differ only in c_rec and seed. A Setting
@@ -99,7 +101,7 @@ type GridOptions struct {
 	// Source names the results file in the report.
 	Source string
 	// Unit of the accuracies in the runs: "fraction" (0–1, what pipeline.PostTrain
-	// writes), "percent", or "" to detect it (fraction when no value exceeds 1).
+	// writes), "percent", or "" ("auto") to detect it (fraction when no value exceeds 1).
 	// Everything reported is in percent, differences in percentage points.
 	Unit string
 	// Resamples is the number of bootstrap draws (default 20000) and Level the two-sided
@@ -206,9 +208,21 @@ type GridSummary struct {
 }
 
 // ReadRunsJSONL reads a JSON-lines results file. decode turns one line into a Run (nil:
-// json.Unmarshal into Run). Blank lines are skipped; a malformed line is an error naming
-// the file and the line; so is a run without model or tap, and a file without runs.
+// json.Unmarshal into Run). The weights' path is returned relative to the file (older
+// files recorded it absolute: such paths are converted). Blank lines are skipped; a
+// malformed line is an error naming the file and the line; so is a run without model or
+// tap, and a file without runs.
 func ReadRunsJSONL(path string, decode func(line []byte) (Run, error)) ([]Run, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read results: %w", err)
+	}
+	defer f.Close()
+	return readRuns(path, f, decode)
+}
+
+// readRuns is ReadRunsJSONL on the content of the file path.
+func readRuns(path string, f io.Reader, decode func(line []byte) (Run, error)) ([]Run, error) {
 	if decode == nil {
 		decode = func(b []byte) (Run, error) {
 			var r Run
@@ -216,11 +230,6 @@ func ReadRunsJSONL(path string, decode func(line []byte) (Run, error)) ([]Run, e
 			return r, err
 		}
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read results: %w", err)
-	}
-	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<26)
 	var runs []Run
@@ -238,6 +247,7 @@ func ReadRunsJSONL(path string, decode func(line []byte) (Run, error)) ([]Run, e
 		if r.Model == "" || r.Tap == "" {
 			return nil, fmt.Errorf("%s:%d: run has no model or tap", path, line)
 		}
+		r.Weights = relativeRecorded(path, r.Weights) // older files hold an absolute path
 		runs = append(runs, r)
 	}
 	if err := sc.Err(); err != nil {
@@ -258,6 +268,11 @@ func ReadReferenceCSV(path string) ([]Reference, error) {
 		return nil, fmt.Errorf("read references: %w", err)
 	}
 	defer f.Close()
+	return parseReferenceCSV(path, f)
+}
+
+// parseReferenceCSV is ReadReferenceCSV on the content of the file path.
+func parseReferenceCSV(path string, f io.Reader) ([]Reference, error) {
 	cr := csv.NewReader(f)
 	cr.Comment = '#'
 	cr.FieldsPerRecord = -1
@@ -305,6 +320,9 @@ func AnalyzeGrid(runs []Run, opt GridOptions) (*GridSummary, error) {
 	if len(runs) == 0 {
 		return nil, fmt.Errorf("analyze grid: no runs")
 	}
+	if err := opt.Validate(); err != nil {
+		return nil, fmt.Errorf("analyze grid: %w", err)
+	}
 	if opt.Resamples == 0 {
 		opt.Resamples = 20000
 	}
@@ -313,9 +331,6 @@ func AnalyzeGrid(runs []Run, opt GridOptions) (*GridSummary, error) {
 	}
 	if opt.Alpha == 0 {
 		opt.Alpha = 0.05
-	}
-	if opt.Resamples < 0 || opt.Level <= 0 || opt.Level >= 1 || opt.Alpha <= 0 || opt.Alpha >= 1 {
-		return nil, fmt.Errorf("analyze grid: invalid options (resamples %d, level %g, alpha %g)", opt.Resamples, opt.Level, opt.Alpha)
 	}
 	s := &GridSummary{Source: opt.Source, Runs: len(runs), Resamples: opt.Resamples, Level: opt.Level, Seed: opt.Seed, Alpha: opt.Alpha}
 	scale, err := accScale(runs, opt.Unit)
@@ -434,6 +449,9 @@ func AnalyzeGrid(runs []Run, opt GridOptions) (*GridSummary, error) {
 					add("lr", fmtC(r.LR))
 					add("weight_decay", fmtC(r.WD))
 					add("weights", r.Weights)
+					if r.WeightsSHA256 != "" {
+						add("weights_sha256", r.WeightsSHA256)
+					}
 				}
 			}
 		}
@@ -646,9 +664,9 @@ func accScale(runs []Run, unit string) (float64, error) {
 		return 100, nil
 	case "percent":
 		return 1, nil
-	case "":
+	case "", "auto":
 	default:
-		return 0, fmt.Errorf("analyze grid: unit %q: want fraction, percent or empty", unit)
+		return 0, fmt.Errorf("analyze grid: unit %q: want fraction, percent or auto", unit)
 	}
 	hi := 0.0
 	for _, r := range runs {
@@ -976,16 +994,8 @@ func (s *GridSummary) pairedCSV() ([]byte, error) {
 	return csvBytes(rows)
 }
 
-// jnum is a float that marshals NaN and ±Inf as JSON null.
-type jnum float64
-
-// MarshalJSON implements json.Marshaler.
-func (f jnum) MarshalJSON() ([]byte, error) {
-	if !finite(float64(f)) {
-		return []byte("null"), nil
-	}
-	return json.Marshal(float64(f))
-}
+// jnum is stats.Num: NaN and ±Inf as JSON null.
+type jnum = stats.Num
 
 // MarshalJSON writes the cell with null for an undefined std (one seed).
 func (c Cell) MarshalJSON() ([]byte, error) {

@@ -175,3 +175,17 @@ func (integerTicks) Ticks(lo, hi float64) []plot.Tick {
 	}
 	return out
 }
+
+// LinePlots writes PNG line plots side by side into one file (atomically): titles[i]
+// over series[i], sharing the axis labels.
+func LinePlots(path string, titles []string, xLabel, yLabel string, series [][]Series) error {
+	row := make([]*plot.Plot, len(series))
+	for i, s := range series {
+		p, err := linePlot(path, titles[i], xLabel, yLabel, s)
+		if err != nil {
+			return err
+		}
+		row[i] = p
+	}
+	return savePanels(path, vg.Length(len(series))*5*vg.Inch, 4*vg.Inch, [][]*plot.Plot{row})
+}

@@ -56,6 +56,7 @@ type Reconstruction struct {
 	Targets map[string]*tensor.T[float32]
 	Diags   map[string]*TapDiag
 	Logits  *tensor.T[float32]
+	Forward map[string]*tensor.T[float32] // the forward feature of every tap (copies)
 }
 
 // Chain reverses one pretrained model. Build it once per weight (it caches per-weight
@@ -138,7 +139,7 @@ func (c *Chain) Run(x *tensor.T[float32], labels []int) (*Reconstruction, error)
 			fwd[k] = v.Clone()
 		}
 	}
-	r := &Reconstruction{Taps: c.model.TapNames(), Targets: map[string]*tensor.T[float32]{}, Diags: map[string]*TapDiag{}, Logits: logits.Clone()}
+	r := &Reconstruction{Taps: c.model.TapNames(), Targets: map[string]*tensor.T[float32]{}, Diags: map[string]*TapDiag{}, Logits: logits.Clone(), Forward: fwd}
 	k := logits.Shape[1]
 	start := time.Now()
 	o, err := Targets(c.opt.Embedding, toF64(logits.Data), k, labels)

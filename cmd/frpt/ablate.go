@@ -33,9 +33,6 @@ per target and α, like the paper's ablation figures.`,
 		Example: `  frpt ablate-embeddings --model simplecnn-v2 --dataset mnist --weights runs/mnist-simplecnn-v2/best.safetensors
   frpt ablate-embeddings --weights w.safetensors --alphas 0,0.1,0.3,0.9 --seeds 0-2 --epochs 5 --limit 10000`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if cfg.Weights == "" {
-				return fmt.Errorf("--weights is required (a pretrained checkpoint from frpt train)")
-			}
 			cfg.Embeddings = nil
 			for _, e := range splitList(embeds) {
 				cfg.Embeddings = append(cfg.Embeddings, reverse.Embedding(e))
@@ -49,6 +46,9 @@ per target and α, like the paper's ablation figures.`,
 			}
 			if cfg.Results == "" {
 				cfg.Results = filepath.Join("runs", fmt.Sprintf("%s-%s-ablation", cfg.Dataset, cfg.Model), "results.jsonl")
+			}
+			if err := cfg.Validate(); err != nil {
+				return err
 			}
 			sum, err := pipeline.RunAblation(cmd.Context(), cfg, os.Stderr)
 			if err != nil {

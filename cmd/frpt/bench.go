@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -30,11 +29,17 @@ with PyTorch (bench/torch_bench.py under /usr/bin/python3, 2 threads) and ratios
 		Example: `  frpt bench
   frpt bench train --torch --json bench/out/train.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var rows []bench.Row
-			for _, s := range bench.Specs() {
-				if !selected(s.Name, args) {
-					continue
+			specs, err := bench.Select(args, budget)
+			if err != nil {
+				return err
+			}
+			if withTorch {
+				if _, err := os.Stat(torchScript); err != nil {
+					return fmt.Errorf("--torch-script: %w", err)
 				}
+			}
+			var rows []bench.Row
+			for _, s := range specs {
 				r, err := s.Run(budget)
 				if err != nil {
 					return fmt.Errorf("bench %s: %w", s.Name, err)
@@ -74,18 +79,6 @@ with PyTorch (bench/torch_bench.py under /usr/bin/python3, 2 threads) and ratios
 	f.StringVar(&torchScript, "torch-script", "bench/torch_bench.py", "PyTorch side of the benchmark")
 	cmd.AddCommand(newBenchReverseConvCmd())
 	return cmd
-}
-
-func selected(name string, prefixes []string) bool {
-	if len(prefixes) == 0 {
-		return true
-	}
-	for _, p := range prefixes {
-		if strings.HasPrefix(name, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // runTorch runs the PyTorch twin of the benchmark and reads its rows.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/frpt/frpt/flagcheck"
 	"github.com/frpt/frpt/reverse"
 	"github.com/frpt/frpt/reverse/convbench"
 	"github.com/spf13/cobra"
@@ -46,11 +47,15 @@ DIR/reverse_conv_stability.png with --stability).`,
 			for _, m := range methods {
 				cfg.Methods = append(cfg.Methods, reverse.ConvMethod(m))
 			}
-			if memLimitGiB > 0 {
-				cfg.MemLimit = int64(memLimitGiB * (1 << 30))
+			if err := flagcheck.AtLeast("--mem-limit", memLimitGiB, 0); err != nil {
+				return err
 			}
+			cfg.MemLimit = int64(memLimitGiB * (1 << 30))
 			if stability {
 				cfg.Stability = stab
+			}
+			if err := cfg.Validate(); err != nil {
+				return err
 			}
 			cfg.Log = os.Stderr
 			res, err := convbench.Run(cmd.Context(), cfg)
@@ -72,7 +77,7 @@ DIR/reverse_conv_stability.png with --stability).`,
 	f.StringVar(&outDir, "out", "bench/out", "output folder for reverse_conv.json and reverse_conv.png")
 	f.DurationVar(&cfg.Budget, "time", cfg.Budget, "time spent on warm calls per cell (at least one call)")
 	f.IntVar(&cfg.MaxRepeats, "repeats", cfg.MaxRepeats, "warm calls per cell at most (the paper: 500)")
-	f.DurationVar(&cfg.MaxCallTime, "max-call-time", cfg.MaxCallTime, "skip dense cells whose estimated time per call is longer")
+	f.DurationVar(&cfg.MaxCallTime, "max-call-time", cfg.MaxCallTime, "skip dense cells whose estimated time per call is longer (0: no limit)")
 	f.Float64Var(&memLimitGiB, "mem-limit", 0, "skip dense cells needing more GiB (default: min(8, 80% of available memory))")
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed of the efficiency problems")
 	f.BoolVar(&cfg.NoiseNormal, "noise-normal", false, "draw the target noise from N(0,1) instead of U(0,1)")

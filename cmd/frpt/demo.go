@@ -24,6 +24,9 @@ statistics (<out>/grid/report/). Every stage resumes after an interruption.`,
 			if cfg.CRecs, err = parseNonNegatives("--crec", crecs); err != nil {
 				return err
 			}
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
 			path, err := pipeline.Demo(cmd.Context(), cfg, os.Stderr)
 			if err != nil {
 				return err

@@ -17,8 +17,8 @@ func newEvalCmd() *cobra.Command {
 		Short:   "Test accuracy and confusion matrix of a checkpoint",
 		Example: `  frpt eval --model simplecnn-v2 --dataset mnist --weights runs/mnist-simplecnn-v2/best.safetensors`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if cfg.Weights == "" {
-				return fmt.Errorf("--weights is required")
+			if err := cfg.Validate(); err != nil {
+				return err
 			}
 			res, err := pipeline.Evaluate(cmd.Context(), cfg, os.Stderr)
 			if err != nil {

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -37,6 +38,9 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	var cpuProfile, memProfile string
+	// The CPU profile is kept in memory and written after the command, through atomicfile:
+	// a command that refuses its options writes nothing, not even a profile.
+	var cpuBuf bytes.Buffer
 	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
 	root.PersistentFlags().StringVar(&memProfile, "memprofile", "", "write a heap profile (go tool pprof) to this file after the command")
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
@@ -48,15 +52,17 @@ func newRoot() *cobra.Command {
 		if cpuProfile == "" {
 			return nil
 		}
-		f, err := os.Create(cpuProfile)
-		if err != nil {
+		if err := pprof.StartCPUProfile(&cpuBuf); err != nil {
 			return fmt.Errorf("--cpuprofile: %w", err)
 		}
-		return pprof.StartCPUProfile(f)
+		return nil
 	}
 	root.PersistentPostRunE = func(cmd *cobra.Command, args []string) error {
 		if cpuProfile != "" {
 			pprof.StopCPUProfile()
+			if err := atomicfile.WriteBytes(cpuProfile, cpuBuf.Bytes()); err != nil {
+				return fmt.Errorf("--cpuprofile: %w", err)
+			}
 		}
 		if memProfile != "" {
 			if err := writeHeapProfile(memProfile); err != nil {
@@ -68,6 +74,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newTrainCmd(), newEvalCmd(), newInfoCmd(), newBenchCmd(), newDemoCmd())
 	root.AddCommand(newReportCmd(), newReconstructCmd(), newPostTrainCmd())
 	root.AddCommand(newStageStudyCmd(), newAblateEmbeddingsCmd())
+	root.AddCommand(newExplainCmd())
 	return root
 }
 

@@ -44,9 +44,9 @@ func TestBadInputErrorsNameTheCulprit(t *testing.T) {
 		{[]string{"posttrain", "--cache", emptyCache}, "--weights"},
 		{[]string{"demo", "--crec", "0,-0.1", "--out", filepath.Join(dir, "demo")}, "-0.1"},
 		{[]string{"ablate-embeddings", "--weights", truncated, "--alphas", "0.1,x"}, "--alphas"},
-		{[]string{"train", "--drop-class", "10", "--epochs", "1", "--out", filepath.Join(dir, "r3")}, "drop class 10"},
+		{[]string{"train", "--drop-class", "10", "--epochs", "1", "--out", filepath.Join(dir, "r3")}, "--drop-class 10"},
 		{[]string{"train", "--drop-fraction", "0.5", "--epochs", "1", "--out", filepath.Join(dir, "r4")}, "--drop-class"},
-		{[]string{"train", "--drop-class", "4", "--drop-fraction", "1.5", "--epochs", "1", "--out", filepath.Join(dir, "r5")}, "drop fraction 1.5"},
+		{[]string{"train", "--drop-class", "4", "--drop-fraction", "1.5", "--epochs", "1", "--out", filepath.Join(dir, "r5")}, "--drop-fraction 1.5"},
 		{[]string{"no-such-command"}, "no-such-command"},
 	}
 	for _, c := range cases {

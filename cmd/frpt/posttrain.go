@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/frpt/frpt/flagcheck"
 	"github.com/frpt/frpt/pipeline"
 	"github.com/spf13/cobra"
 )
@@ -35,10 +36,13 @@ only). Summarise with frpt report.`,
   frpt posttrain --cache runs/mnist-cache --weights runs/mnist-simplecnn-v2/best.safetensors \
       --mode hierarchical --crec 0,0.1 --seeds 0-9 --results runs/mnist-grid/results.jsonl`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if cache == "" || base.Weights == "" {
-				return fmt.Errorf("--cache and --weights are required")
+			// Every option is checked, and the cache read, before anything is written.
+			err := flagcheck.First(flagcheck.Required("--cache", cache, "a feature cache from frpt reconstruct"),
+				flagcheck.Required("--weights", base.Weights, "the checkpoint the cache was made from"))
+			if err != nil {
+				return err
 			}
-			c, err := pipeline.OpenCache(cache)
+			c, err := pipeline.OpenCache(cache) // for the defaults of --model, --dataset and --results
 			if err != nil {
 				return err
 			}
@@ -48,33 +52,21 @@ only). Summarise with frpt report.`,
 			if base.Dataset == "" {
 				base.Dataset = c.Manifest.Dataset
 			}
-			if base.Model != c.Manifest.Model || base.Dataset != c.Manifest.Dataset {
-				return fmt.Errorf("cache %s was made for %s on %s, not %s on %s", cache, c.Manifest.Model, c.Manifest.Dataset, base.Model, base.Dataset)
-			}
-			sha, err := pipeline.FileSHA256(base.Weights)
-			if err != nil {
-				return err
-			}
-			if sha != c.Manifest.WeightsSHA256 {
-				return fmt.Errorf("cache %s was reconstructed from other weights (%s) than --weights %s", cache, c.Manifest.Weights, base.Weights)
-			}
 			g := pipeline.GridConfig{Base: base, Cache: cache, Workers: workers, Results: results, TestLimit: testLimit}
 			if g.Results == "" {
 				g.Results = filepath.Join(filepath.Dir(filepath.Clean(cache)), base.Dataset+"-grid", "results.jsonl")
 			}
-			if err := os.MkdirAll(filepath.Dir(g.Results), 0o755); err != nil {
-				return err
-			}
 			if base.Mode == "hierarchical" && !cmd.Flags().Changed("taps") {
 				taps = pipeline.HierarchicalTap
 			}
-			if g.Taps = splitList(taps); len(g.Taps) == 0 {
-				return fmt.Errorf("--taps: no tap given")
-			}
+			g.Taps = splitList(taps)
 			if g.CRecs, err = parseNonNegatives("--crec", crecs); err != nil {
 				return err
 			}
 			if g.Seeds, err = parseSeeds(seeds); err != nil {
+				return err
+			}
+			if err := g.Validate(); err != nil {
 				return err
 			}
 			runs, err := pipeline.RunGrid(cmd.Context(), g, os.Stderr)
@@ -105,13 +97,17 @@ only). Summarise with frpt report.`,
 	return cmd
 }
 
-// parseNonNegatives parses the comma-separated list of non-negative numbers given to flag.
+// parseNonNegatives parses the comma-separated list of finite non-negative numbers given
+// to flag.
 func parseNonNegatives(flag, s string) ([]float64, error) {
 	var out []float64
 	for _, f := range splitList(s) {
 		v, err := strconv.ParseFloat(f, 64)
-		if err != nil || v < 0 {
-			return nil, fmt.Errorf("%s %q: want non-negative numbers", flag, f)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: want finite non-negative numbers", flag, f)
+		}
+		if err := flagcheck.AtLeast(flag, v, 0); err != nil {
+			return nil, err
 		}
 		out = append(out, v)
 	}
@@ -128,6 +124,10 @@ func splitList(s string) []string {
 	return out
 }
 
+// maxSeeds bounds the seeds of one list (a range such as 0-18446744073709551615 would
+// otherwise never end).
+const maxSeeds = 1 << 16
+
 // parseSeeds reads "0-9", "1,2,5" or a mix.
 func parseSeeds(s string) ([]uint64, error) {
 	var out []uint64
@@ -135,7 +135,7 @@ func parseSeeds(s string) ([]uint64, error) {
 		lo, hi, isRange := strings.Cut(p, "-")
 		a, err := strconv.ParseUint(lo, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("--seeds %q: %w", p, err)
+			return nil, fmt.Errorf("--seeds %q: want seeds (non-negative integers) and ranges lo-hi", p)
 		}
 		b := a
 		if isRange {
@@ -143,8 +143,14 @@ func parseSeeds(s string) ([]uint64, error) {
 				return nil, fmt.Errorf("--seeds %q: want lo-hi with lo ≤ hi", p)
 			}
 		}
-		for v := a; v <= b; v++ {
+		if b-a >= maxSeeds || len(out)+int(b-a) >= maxSeeds {
+			return nil, fmt.Errorf("--seeds %q: more than %d seeds", p, maxSeeds)
+		}
+		for v := a; ; v++ {
 			out = append(out, v)
+			if v == b {
+				break
+			}
 		}
 	}
 	if len(out) == 0 {

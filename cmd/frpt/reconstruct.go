@@ -26,15 +26,15 @@ resumes where it stopped when rerun with the same flags. Prints per-tap gap stat
 ‖f − r‖/‖f‖ and images/s, and writes them to <out>/reconstruct.json.`,
 		Example: `  frpt reconstruct --model simplecnn-v2 --dataset mnist --weights runs/mnist-simplecnn-v2/best.safetensors --out runs/mnist-cache`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if cfg.Weights == "" {
-				return fmt.Errorf("--weights is required (a checkpoint from frpt train)")
-			}
 			if cfg.OutDir == "" {
 				cfg.OutDir = fmt.Sprintf("runs/%s-%s-cache", cfg.Dataset, cfg.Model)
 			}
 			cfg.Augment = !noAugment
 			cfg.Chain.ConvMethod = reverse.ConvMethod(conv)
 			cfg.Chain.Embedding = reverse.Embedding(embed)
+			if err := cfg.Validate(); err != nil { // before the cache folder is made
+				return err
+			}
 			sum, err := pipeline.Reconstruct(cmd.Context(), cfg, os.Stderr)
 			if err != nil {
 				return err

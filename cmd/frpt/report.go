@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/frpt/frpt/flagcheck"
 	"github.com/frpt/frpt/pipeline"
 	"github.com/frpt/frpt/report"
 	"github.com/spf13/cobra"
@@ -23,8 +24,9 @@ func newReportCmd() *cobra.Command {
 		Example: `  frpt report --results runs/x/results.jsonl --out runs/x/report
   frpt report --results runs/x/results.jsonl --out runs/x/report --reference paper.csv --seed 0`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if results == "" {
-				return fmt.Errorf("--results is required")
+			opt.Source, opt.Unit = results, unit
+			if err := flagcheck.First(flagcheck.Required("--results", results, "a results file of frpt posttrain"), opt.Validate()); err != nil {
+				return err
 			}
 			if out == "" {
 				out = filepath.Join(filepath.Dir(results), "report")
@@ -37,10 +39,6 @@ func newReportCmd() *cobra.Command {
 				if opt.References, err = report.ReadReferenceCSV(refPath); err != nil {
 					return err
 				}
-			}
-			opt.Source, opt.Unit = results, unit
-			if unit == "auto" {
-				opt.Unit = ""
 			}
 			s, _, err := report.GridReport(out, runs, opt)
 			if err != nil {

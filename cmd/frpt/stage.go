@@ -32,11 +32,11 @@ stage-study.png and report.md. Rerun it while training continues to add new stag
 		Example: `  frpt train --dataset mnist --model simplecnn-v2 --epochs 100 --save-every 5 --out runs/mnist-stages
   frpt stage-study --run runs/mnist-stages --limit 5000`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if cfg.RunDir == "" {
-				return fmt.Errorf("--run is required (a frpt train folder with epoch-*.safetensors)")
-			}
 			cfg.Chain.ConvMethod = reverse.ConvMethod(conv)
 			cfg.Chain.Embedding = reverse.Embedding(embed)
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
 			sum, err := pipeline.StageStudy(cmd.Context(), cfg, os.Stderr)
 			if err != nil {
 				return err

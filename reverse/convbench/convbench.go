@@ -210,25 +210,11 @@ type ConfigRecord struct {
 // Run runs the efficiency experiment (and the stability one if cfg.Stability is set).
 // Cancelling ctx stops between cells and returns what was measured with ctx's error.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
-	if cfg.Batch < 1 || cfg.Cin < 1 || cfg.Kernel < 1 || cfg.CoutExpand < 1 || cfg.CoutShrink < 1 {
-		return nil, fmt.Errorf("convbench: batch, cin, kernel and couts must be positive (got %d, %d, %d, %d/%d)", cfg.Batch, cfg.Cin, cfg.Kernel, cfg.CoutExpand, cfg.CoutShrink)
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("convbench: %w", err)
 	}
-	for _, m := range cfg.Methods {
-		if !slices.Contains(AllMethods, m) {
-			return nil, fmt.Errorf("convbench: unknown method %q (want %v)", m, AllMethods)
-		}
-	}
-	for _, cs := range cfg.Cases {
-		if cs != Expand && cs != Shrink {
-			return nil, fmt.Errorf("convbench: unknown case %q (want %s or %s)", cs, Expand, Shrink)
-		}
-	}
-	if cfg.MemLimit <= 0 {
+	if cfg.MemLimit == 0 {
 		cfg.MemLimit = defaultMemLimit()
-	}
-	cfg.MaxRepeats = max(cfg.MaxRepeats, 1)
-	if cfg.Stability != nil && cfg.Stability.Cin < 1 {
-		return nil, fmt.Errorf("convbench: stability cin must be positive (got %d)", cfg.Stability.Cin)
 	}
 	r := &runner{cfg: cfg, rate: map[string]float64{}}
 	res := &Result{
