@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sort"
 	"time"
 
@@ -18,6 +19,11 @@ type Row struct {
 	Value float64 `json:"value"`
 	Unit  string  `json:"unit"`
 	Note  string  `json:"note,omitempty"`
+	// Memory of the row (Run fills them): the process's peak resident set while the row
+	// ran, and the heap allocations per measured call (after the warm-up call).
+	PeakRSSMiB        float64 `json:"peak_rss_mib,omitempty"`
+	AllocsPerCall     float64 `json:"allocs_per_call,omitempty"`
+	AllocBytesPerCall float64 `json:"alloc_bytes_per_call,omitempty"`
 }
 
 // Spec names a benchmark row and how to measure it.
@@ -34,25 +40,42 @@ func Specs() []Spec {
 		{"train/resnet18-cifar10/b64", func(d time.Duration) (Row, error) { return TrainStep("resnet18", "cifar10", 64, d) }},
 		{"train/simplevit-cifar100/b64", func(d time.Duration) (Row, error) { return TrainStep("simplevit", "cifar100", 64, d) }},
 		{"conv/64x64-3x3-32x32/b64/fwd+bwd", func(d time.Duration) (Row, error) { return Conv(64, 64, 3, 32, 64, d) }},
+		{"reverse/resnet18-mnist/b64", func(d time.Duration) (Row, error) { return ReverseChain("resnet18", "mnist", 64, d) }},
+		{"reverse/simplevit/b64", func(d time.Duration) (Row, error) { return ReverseChain("simplevit", "fashion-mnist", 64, d) }},
 		{"sgemm/256", func(d time.Duration) (Row, error) { return Sgemm(256, d) }},
 		{"sgemm/512", func(d time.Duration) (Row, error) { return Sgemm(512, d) }},
 		{"sgemm/1024", func(d time.Duration) (Row, error) { return Sgemm(1024, d) }},
 	}
 }
 
+// measured is what measure found: the median seconds per call and the heap
+// allocations (count and bytes) per timed call.
+type measured struct {
+	sec, allocs, bytes float64
+}
+
 // measure calls step until budget is spent (at least 3 times after one warm-up call) and
-// returns the median seconds per call.
-func measure(budget time.Duration, step func()) float64 {
+// returns the median seconds per call with the allocations per timed call.
+func measure(budget time.Duration, step func()) measured {
 	step()
 	var ts []float64
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
 	start := time.Now()
 	for len(ts) < 3 || (time.Since(start) < budget && len(ts) < 1000) {
 		t0 := time.Now()
 		step()
 		ts = append(ts, time.Since(t0).Seconds())
 	}
+	runtime.ReadMemStats(&m1)
 	sort.Float64s(ts)
-	return ts[len(ts)/2]
+	n := float64(len(ts))
+	return measured{sec: ts[len(ts)/2], allocs: float64(m1.Mallocs-m0.Mallocs) / n, bytes: float64(m1.TotalAlloc-m0.TotalAlloc) / n}
+}
+
+// row is a Row of a measured call.
+func (m measured) row(name string, value float64, unit, note string) Row {
+	return Row{Name: name, Value: value, Unit: unit, Note: note, AllocsPerCall: m.allocs, AllocBytesPerCall: m.bytes}
 }
 
 // TrainStep measures images/s of a full training step (forward, cross-entropy,
@@ -75,7 +98,7 @@ func TrainStep(model, dataset string, batch int, budget time.Duration) (Row, err
 	k := 0
 	labels := make([]int, batch)
 	opt := nn.NewAdamW(nn.Group[float32]{Params: m.Params(), LR: 1e-4, WeightDecay: 0.01})
-	sec := measure(budget, func() {
+	ms := measure(budget, func() {
 		logits := m.Forward(x)
 		if k == 0 {
 			k = logits.Dim(-1)
@@ -88,7 +111,7 @@ func TrainStep(model, dataset string, batch int, budget time.Duration) (Row, err
 		m.Backward(d)
 		opt.Step()
 	})
-	return Row{Name: fmt.Sprintf("train/%s-%s/b%d", model, dataset, batch), Value: float64(batch) / sec, Unit: "images/s"}, nil
+	return ms.row(fmt.Sprintf("train/%s-%s/b%d", model, dataset, batch), float64(batch)/ms.sec, "images/s", ""), nil
 }
 
 // TrainEpoch measures images/s of one whole training epoch on the real training set:
@@ -97,11 +120,7 @@ func TrainStep(model, dataset string, batch int, budget time.Duration) (Row, err
 // frpt train runs it (without the test evaluation). The row is skipped when the dataset
 // is not on the machine.
 func TrainEpoch(model, dataset string, batch int) (Row, error) {
-	ds, err := data.Open(dataset, "train", "")
-	if err != nil {
-		return Row{}, err
-	}
-	m, err := models.New[float32](model, dataset, 0)
+	ds, m, err := openTrainAndModel(model, dataset)
 	if err != nil {
 		return Row{}, err
 	}
@@ -137,7 +156,7 @@ func Conv(cin, cout, k, size, batch int, budget time.Duration) (Row, error) {
 	x := tensor.New[float32](batch, cin, size, size)
 	nn.Normal(x, 1, rng)
 	var dy *tensor.T[float32]
-	sec := measure(budget, func() {
+	ms := measure(budget, func() {
 		y := c.Forward(x)
 		if dy == nil {
 			dy = tensor.New[float32](y.Shape...)
@@ -146,8 +165,8 @@ func Conv(cin, cout, k, size, batch int, budget time.Duration) (Row, error) {
 		c.Backward(dy)
 	})
 	flops := 3 * 2 * float64(batch*cout*size*size*cin*k*k)
-	return Row{Name: fmt.Sprintf("conv/%dx%d-%dx%d-%dx%d/b%d/fwd+bwd", cin, cout, k, k, size, size, batch), Value: float64(batch) / sec, Unit: "images/s",
-		Note: fmt.Sprintf("%.1f GFLOP/s", flops/sec/1e9)}, nil
+	return ms.row(fmt.Sprintf("conv/%dx%d-%dx%d-%dx%d/b%d/fwd+bwd", cin, cout, k, k, size, size, batch), float64(batch)/ms.sec, "images/s",
+		fmt.Sprintf("%.1f GFLOP/s", flops/ms.sec/1e9)), nil
 }
 
 // Sgemm measures GFLOP/s of an n×n×n float32 matrix product.
@@ -157,6 +176,19 @@ func Sgemm(n int, budget time.Duration) (Row, error) {
 	for i := range a {
 		a[i], b[i] = rng.Float32(), rng.Float32()
 	}
-	sec := measure(budget, func() { tensor.Sgemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n) })
-	return Row{Name: fmt.Sprintf("sgemm/%d", n), Value: 2 * float64(n) * float64(n) * float64(n) / sec / 1e9, Unit: "GFLOP/s"}, nil
+	ms := measure(budget, func() { tensor.Sgemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n) })
+	return ms.row(fmt.Sprintf("sgemm/%d", n), 2*float64(n)*float64(n)*float64(n)/ms.sec/1e9, "GFLOP/s", ""), nil
+}
+
+// openTrainAndModel opens a dataset's training split and the seed-0 zoo model for it.
+func openTrainAndModel(model, dataset string) (data.Dataset, models.Model[float32], error) {
+	ds, err := data.Open(dataset, "train", "")
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := models.New[float32](model, dataset, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ds, m, nil
 }

@@ -255,23 +255,23 @@ func compositeVJP[F tensor.Float](block nn.Module[F], x0, target *tensor.T[F], t
 		if !g.AllFinite() {
 			break
 		}
-		for i := range prev {
-			prev[i] = float64(z.Data[i])
-		}
 		t := float64(it + 1)
-		for i, gv := range g.Data {
-			gi := float64(gv)
-			mom[i] = b1*mom[i] + (1-b1)*gi
-			vel[i] = b2*vel[i] + (1-b2)*gi*gi
-			mh := mom[i] / (1 - math.Pow(b1, t))
-			vh := vel[i] / (1 - math.Pow(b2, t))
-			z.Data[i] = F(float64(z.Data[i]) - lr*mh/(math.Sqrt(vh)+adamEps))
-		}
+		c1, c2 := 1-math.Pow(b1, t), 1-math.Pow(b2, t) // bias corrections, once per step
 		finite := true
 		for b := 0; b < B; b++ {
+			// One pass per sample: remember the iterate, take the Adam step, measure it.
 			var step, dev float64
 			for i := b * n; i < (b+1)*n; i++ {
-				d := float64(z.Data[i]) - prev[i]
+				old := float64(z.Data[i])
+				prev[i] = old
+				gi := float64(g.Data[i])
+				mom[i] = b1*mom[i] + (1-b1)*gi
+				vel[i] = b2*vel[i] + (1-b2)*gi*gi
+				mh := mom[i] / c1
+				vh := vel[i] / c2
+				nz := F(old - lr*mh/(math.Sqrt(vh)+adamEps))
+				z.Data[i] = nz
+				d := float64(nz) - old
 				step += d * d
 			}
 			if step = math.Sqrt(step); step > opt.CompositeMaxStep {
@@ -290,9 +290,13 @@ func compositeVJP[F tensor.Float](block nn.Module[F], x0, target *tensor.T[F], t
 					z.Data[i] = F(float64(x0.Data[i]) + f*(float64(z.Data[i])-float64(x0.Data[i])))
 				}
 			}
-			for i := b * n; i < (b+1)*n; i++ {
-				if v := float64(z.Data[i]); math.IsNaN(v) || math.IsInf(v, 0) {
-					finite = false
+			// A finite dev means every coordinate was finite before the projection, and
+			// the projection of finite values is finite; otherwise look at the values.
+			if math.IsNaN(dev) || math.IsInf(dev, 0) {
+				for i := b * n; i < (b+1)*n; i++ {
+					if v := float64(z.Data[i]); math.IsNaN(v) || math.IsInf(v, 0) {
+						finite = false
+					}
 				}
 			}
 		}

@@ -23,9 +23,11 @@ func newBenchCmd() *cobra.Command {
 		Use:   "bench [ROW-PREFIX...]",
 		Short: "Measure training, convolution and SGEMM speed (optionally beside PyTorch)",
 		Long: `Measure the speed rows of the project (training steps of SimpleCNN-v2/MNIST, ResNet-18/CIFAR
-and SimpleViT/CIFAR, a 64→64 3×3 convolution, SGEMM). Arguments keep only rows whose name
-starts with one of them (e.g. "train", "sgemm/512"). With --torch the same rows are measured
-with PyTorch (bench/torch_bench.py under /usr/bin/python3, 2 threads) and ratios are printed.`,
+and SimpleViT/CIFAR, a 64→64 3×3 convolution, the ResNet-18/MNIST and SimpleViT/Fashion-MNIST
+reverse chains with every target changed, SGEMM). Arguments keep only rows whose name
+starts with one of them (e.g. "train", "reverse", "sgemm/512"). With --torch the same rows are
+measured with PyTorch (bench/torch_bench.py under /usr/bin/python3, 2 threads) and ratios are
+printed. Every row reports its peak resident set and the allocations per measured call.`,
 		Example: `  frpt bench
   frpt bench train --torch --json bench/out/train.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -40,11 +42,11 @@ with PyTorch (bench/torch_bench.py under /usr/bin/python3, 2 threads) and ratios
 			}
 			var rows []bench.Row
 			for _, s := range specs {
-				r, err := s.Run(budget)
+				r, err := s.Measure(budget)
 				if err != nil {
 					return fmt.Errorf("bench %s: %w", s.Name, err)
 				}
-				fmt.Fprintf(os.Stderr, "%-40s %12.1f %s %s\n", r.Name, r.Value, r.Unit, r.Note)
+				fmt.Fprintf(os.Stderr, "%-40s %12.1f %s %s (peak RSS %.0f MiB, %.0f allocs and %.1f MiB per call)\n", r.Name, r.Value, r.Unit, r.Note, r.PeakRSSMiB, r.AllocsPerCall, r.AllocBytesPerCall/(1<<20))
 				rows = append(rows, r)
 			}
 			var torch map[string]bench.Row
