@@ -481,7 +481,7 @@ func (l *loader) collectParams() error {
 	}
 	for _, n := range g.nodes {
 		for i, name := range n.params {
-			add(name, n.op == "BatchNormalization" && i >= 3)
+			add(name, n.op == "BatchNormalization" && i >= 2)
 		}
 		if n.op == "BatchNormalization" {
 			if mod, ok := strings.CutSuffix(n.params[0], ".weight"); ok {

@@ -169,7 +169,15 @@ func TestBackwardGradcheck(t *testing.T) {
 			x, _ := onnxtest.IO(t, name)
 			x64 := tensor.Convert[float64](x)
 			x64 = tensor.FromData(x64.Data[:3*784], 3, 1, 28, 28)
-			res := gradcheck.Check(m, x64, gradcheck.Options{Samples: 12, Seed: 3, Eps: 1e-5})
+			opt := gradcheck.Options{Samples: 12, Seed: 3, Eps: 1e-5}
+			if name == "byom" {
+				// A step of 1e-5 in a weight feeding ReLUs through BatchNorm moves thousands
+				// of pre-activations; some cross 0 (kinks: the error falls with the step,
+				// 7e-2 at 1e-4, 1e-3 at 1e-6). At 1e-7 the round-off of the difference is
+				// ~1e-9, hence the floor.
+				opt.Eps, opt.Floor = 1e-7, 1e-3
+			}
+			res := gradcheck.Check(m, x64, opt)
 			if res.MaxRelErr > 1e-5 {
 				t.Errorf("%s (training %v): %.3g at %s", name, training, res.MaxRelErr, res.Where)
 			}

@@ -98,18 +98,20 @@ def randomise_bn(m, gen):
 def export(name, m, shape, outdir, train_mode=False, opset=14, batch=6):
     gen = torch.Generator().manual_seed(len(name))
     x = torch.randn(batch, *shape, generator=gen)
+    m.train(train_mode)
+    # Exporting in training mode traces one training-mode forward pass, which updates
+    # BatchNorm's running statistics (and num_batches_tracked); the initializers hold the
+    # updated values, so the reference logits and the state_dict are taken afterwards.
+    torch.onnx.export(m, x, os.path.join(outdir, name + ".onnx"), do_constant_folding=False,
+                      training=torch.onnx.TrainingMode.PRESERVE, opset_version=opset,
+                      input_names=["x"], output_names=["logits"],
+                      dynamic_axes={"x": {0: "N"}, "logits": {0: "N"}})
     m.eval()
     with torch.no_grad():
         logits = m(x)
         if name == "acts":  # the module ends in a softmax; frpt compares logits
             logits = m.fc2(m.bn(F.gelu(m.fc1(torch.flatten(torch.tanh(m.c3(F.max_pool2d(torch.sigmoid(
                 m.c2(F.avg_pool2d(F.leaky_relu(m.c1(x), 0.2), 2))), 3, 2, 1))), 1)))))
-    m.train(train_mode)
-    torch.onnx.export(m, x, os.path.join(outdir, name + ".onnx"), do_constant_folding=False,
-                      training=torch.onnx.TrainingMode.PRESERVE, opset_version=opset,
-                      input_names=["x"], output_names=["logits"],
-                      dynamic_axes={"x": {0: "N"}, "logits": {0: "N"}})
-    m.eval()
     st.save(os.path.join(outdir, name + ".state.safetensors"), m.state_dict())
     st.save(os.path.join(outdir, name + ".io.safetensors"), {"x": x, "logits": logits})
 
