@@ -238,5 +238,5 @@ func constantValue(n *onnxpb.NodeProto) (*constant, error) {
 		v := a.m["value_ints"].GetInts()
 		return &constant{dims: []int{len(v)}, isInt: true, ints: append([]int64(nil), v...)}, nil
 	}
-	return nil, fmt.Errorf("Constant node has no value frpt reads (value, value_float(s), value_int(s))")
+	return nil, fmt.Errorf("a Constant node has no value frpt reads (value, value_float(s), value_int(s))")
 }
