@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/frpt/frpt/flagcheck"
+	"github.com/frpt/frpt/models"
 	"github.com/frpt/frpt/pipeline"
 	"github.com/spf13/cobra"
 )
@@ -41,10 +42,11 @@ only). Summarise with frpt report.`,
       --mode hierarchical --crec 0,0.1 --seeds 0-9 --results runs/mnist-grid/results.jsonl`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Every option is checked, and the cache read, before anything is written.
-			err := flagcheck.First(flagcheck.Required("--cache", cache, "a feature cache from frpt reconstruct"),
-				flagcheck.Required("--weights", base.Weights, "the checkpoint the cache was made from"))
-			if err != nil {
+			if err := flagcheck.Required("--cache", cache, "a feature cache from frpt reconstruct"); err != nil {
 				return err
+			}
+			if base.Weights == "" && !models.IsONNX(base.Model) && !cacheOfONNX(cache) {
+				return flagcheck.Required("--weights", base.Weights, "the checkpoint the cache was made from")
 			}
 			c, err := pipeline.OpenCache(cache) // for the defaults of --model, --dataset and --results
 			if err != nil {
@@ -52,6 +54,10 @@ only). Summarise with frpt report.`,
 			}
 			if base.Model == "" {
 				base.Model = c.Manifest.Model
+			}
+			importedDefaults(cmd, base.Model, &base.Weights, nil)
+			if err := flagcheck.Required("--weights", base.Weights, "the checkpoint the cache was made from"); err != nil {
+				return err
 			}
 			if base.Dataset == "" {
 				base.Dataset = c.Manifest.Dataset
@@ -165,4 +171,11 @@ func parseSeeds(s string) ([]uint64, error) {
 		return nil, fmt.Errorf("--seeds: no seed given")
 	}
 	return out, nil
+}
+
+// cacheOfONNX reports whether cache is a readable feature cache of an ONNX model (whose
+// initializers are then the default weights).
+func cacheOfONNX(cache string) bool {
+	c, err := pipeline.OpenCache(cache)
+	return err == nil && models.IsONNX(c.Manifest.Model)
 }

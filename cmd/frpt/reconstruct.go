@@ -32,8 +32,9 @@ part (manifest.task-IIII-of-NNNN.json) and summary; the task that finishes last 
 manifest.json, after which the cache opens as one, equal to a one-process cache.`,
 		Example: `  frpt reconstruct --model simplecnn-v2 --dataset mnist --weights runs/mnist-simplecnn-v2/best.safetensors --out runs/mnist-cache`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			importedDefaults(cmd, cfg.Model, &cfg.Weights, &cfg.Chain.GlobalPoolProjection)
 			if cfg.OutDir == "" {
-				cfg.OutDir = fmt.Sprintf("runs/%s-%s-cache", cfg.Dataset, cfg.Model)
+				cfg.OutDir = fmt.Sprintf("runs/%s-%s-cache", cfg.Dataset, modelLabel(cfg.Model))
 			}
 			cfg.Augment = !noAugment
 			cfg.Chain.ConvMethod = reverse.ConvMethod(conv)
@@ -76,6 +77,6 @@ manifest.json, after which the cache opens as one, equal to a one-process cache.
 	f.IntVar(&cfg.Limit, "limit", 0, "only the first N training samples")
 	f.StringVar(&conv, "conv-method", string(reverse.ConvFFTPad), "convolution reverse: fft_pad, fft_oldbound, cg, exact_matrix")
 	f.StringVar(&embed, "embedding", string(reverse.Nearest), "output target: nearest, max-assign, one-hot")
-	f.BoolVar(&cfg.Chain.GlobalPoolProjection, "pool-projection", false, "reverse global average pooling by projection instead of broadcast")
+	f.BoolVar(&cfg.Chain.GlobalPoolProjection, "pool-projection", false, "reverse global average pooling by projection instead of broadcast (default true for an ONNX model)")
 	return cmd
 }
