@@ -334,7 +334,7 @@ func (m *Model[F]) BackwardSegment(dy *tensor.T[F], inputGrad bool) *tensor.T[F]
 	g := dy
 	for i := hi - 1; i >= stop; i-- {
 		if !inputGrad && i == stop {
-			withoutInputGrad(m.units[i].Module, g)
+			models.WithoutInputGrad(m.units[i].Module, g)
 			return nil
 		}
 		if i-1 >= stop && m.fuse[i-1] {
@@ -345,24 +345,6 @@ func (m *Model[F]) BackwardSegment(dy *tensor.T[F], inputGrad bool) *tensor.T[F]
 		g = m.units[i].Module.Backward(g)
 	}
 	return g
-}
-
-// withoutInputGrad runs a layer's Backward for its parameter gradients only.
-func withoutInputGrad[F tensor.Float](mod nn.Module[F], g *tensor.T[F]) {
-	switch l := mod.(type) {
-	case *nn.Conv2d[F]:
-		old := l.NoGrad
-		l.NoGrad = true
-		l.Backward(g)
-		l.NoGrad = old
-	case *nn.Linear[F]:
-		old := l.NoGrad
-		l.NoGrad = true
-		l.Backward(g)
-		l.NoGrad = old
-	default:
-		mod.Backward(g)
-	}
 }
 
 // SegmentParams lists the parameters of the units in segment (from, to).
