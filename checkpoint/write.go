@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/frpt/frpt/atomicfile"
+
 	"github.com/frpt/frpt/nn"
 	"github.com/frpt/frpt/tensor"
 )
@@ -110,10 +112,7 @@ func SaveWith[F tensor.Float](path string, params []nn.Named[F], meta map[string
 
 // writeFile writes specs atomically to path through writeTo.
 func writeFile(path string, specs []entrySpec, meta map[string]string, data func(w io.Writer, i int) error) error {
-	if err := writeAtomic(path, func(w io.Writer) error { return writeTo(w, specs, meta, data) }); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return writeAtomic(path, func(w io.Writer) error { return writeTo(w, specs, meta, data) }) // the error names path
 }
 
 // writeTo lays out specs and writes the header and, through data, the bytes of each
@@ -151,51 +150,22 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // some bytes as a full disk would.
 var wrapTemp func(io.Writer) io.Writer
 
-// writeAtomic writes a file through fill into a temporary file in path's directory,
-// syncs it and renames it to path. On any error the temporary file is removed and an
-// existing file at path is left as it was.
-func writeAtomic(path string, fill func(w io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
+// writeAtomic writes a file through fill with package atomicfile: into a temporary file
+// in path's folder (named so that a rerun after SIGKILL removes it), synced and renamed to
+// path. On any error the temporary file is removed and an existing file at path is left
+// as it was. path's folder must exist (a checkpoint is not where its run's folder is not).
+func writeAtomic(path string, fill func(w io.Writer) error) error {
+	if _, err := os.Stat(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+	return atomicfile.Write(path, func(w io.Writer) error {
+		if wrapTemp != nil {
+			w = wrapTemp(w)
 		}
-	}()
-	var w io.Writer = tmp
-	if wrapTemp != nil {
-		w = wrapTemp(w)
-	}
-	bw := bufio.NewWriterSize(w, 1<<20)
-	if err = fill(bw); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	// Make the rename itself durable; not every platform can sync a directory.
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
+		bw := bufio.NewWriterSize(w, 1<<20)
+		if err := fill(bw); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
 }

@@ -83,7 +83,12 @@ func namedChildren[F tensor.Float](names []string, children []nn.Module[F]) []nn
 }
 
 // New builds a zoo model for a dataset, initialised from seed.
+// Names an importer reads (an ".onnx" path once package onnx is linked) build that
+// file's model instead.
 func New[F tensor.Float](name, dataset string, seed uint64) (Model[F], error) {
+	if m, ok, err := newImported[F](name, dataset, seed); ok {
+		return m, err
+	}
 	switch {
 	case name == "simplecnn" || strings.HasPrefix(name, "simplecnn-v"):
 		v := 2

@@ -66,7 +66,7 @@ func backOps[F tensor.Float](seg []layerOp[F], dy *tensor.T[F], inputGrad bool) 
 	g := dy
 	for i := len(seg) - 1; i >= stop; i-- {
 		if !inputGrad && i == stop {
-			withoutInputGrad(seg[i].mod, g)
+			WithoutInputGrad(seg[i].mod, g)
 			return nil
 		}
 		g = seg[i].mod.Backward(g)

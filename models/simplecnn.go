@@ -407,8 +407,9 @@ func (m *SimpleCNN[F]) BackwardSegment(dy *tensor.T[F], inputGrad bool) *tensor.
 	return backOps(m.seg, dy, inputGrad)
 }
 
-// withoutInputGrad runs a layer's Backward for its parameter gradients only.
-func withoutInputGrad[F tensor.Float](mod nn.Module[F], g *tensor.T[F]) {
+// WithoutInputGrad runs a layer's Backward for its parameter gradients only (the first
+// layer of a segment, whose input needs no gradient).
+func WithoutInputGrad[F tensor.Float](mod nn.Module[F], g *tensor.T[F]) {
 	switch l := mod.(type) {
 	case *nn.Conv2d[F]:
 		old := l.NoGrad

@@ -155,43 +155,51 @@ func (w *CacheWriter) WriteShardGaps(inputs []float32, labels, index []int, taps
 
 // writeShard is WriteShardGaps that also stores extra in the shard's metadata.
 func (w *CacheWriter) writeShard(inputs []float32, labels, index []int, taps, gaps [][]float32, extra map[string]string) error {
-	n := len(labels)
-	if n == 0 || len(index) != n || len(taps) != len(w.m.Taps) || len(inputs) != n*prod(w.m.Input) {
-		return fmt.Errorf("cache %s: shard of %d labels, %d indices, %d inputs, %d taps does not fit the manifest", w.dir, n, len(index), len(inputs), len(taps))
+	s, err := writeShardFile(w.dir, &w.m, len(w.m.Shards), w.m.Done(), inputs, labels, index, taps, gaps, extra)
+	if err != nil {
+		return err
 	}
-	k := len(w.m.Shards)
+	w.m.Shards = append(w.m.Shards, s)
+	return WriteJSON(filepath.Join(w.dir, cacheManifest), w.m)
+}
+
+// writeShardFile writes shard k of the cache described by m, holding the samples from
+// position start of the pass on, with extra in its metadata, and returns its manifest entry.
+func writeShardFile(dir string, m *CacheManifest, k, start int, inputs []float32, labels, index []int, taps, gaps [][]float32, extra map[string]string) (CacheShard, error) {
+	n := len(labels)
+	if n == 0 || len(index) != n || len(taps) != len(m.Taps) || len(inputs) != n*prod(m.Input) {
+		return CacheShard{}, fmt.Errorf("cache %s: shard of %d labels, %d indices, %d inputs, %d taps does not fit the manifest", dir, n, len(index), len(inputs), len(taps))
+	}
 	name := fmt.Sprintf("shard-%06d.safetensors", k)
 	lab, idx := make([]int64, n), make([]int64, n)
 	for i := range labels {
 		lab[i], idx[i] = int64(labels[i]), int64(index[i])
 	}
 	ts := []checkpoint.Tensor{
-		checkpoint.FromFloat32("input", append([]int{n}, w.m.Input...), inputs),
+		checkpoint.FromFloat32("input", append([]int{n}, m.Input...), inputs),
 		checkpoint.FromInt64("label", []int{n}, lab),
 		checkpoint.FromInt64("index", []int{n}, idx),
 	}
-	for i, tp := range w.m.Taps {
+	for i, tp := range m.Taps {
 		if len(taps[i]) != n*prod(tp.Shape) {
-			return fmt.Errorf("cache %s: tap %s has %d values for %d samples of shape %v", w.dir, tp.Name, len(taps[i]), n, tp.Shape)
+			return CacheShard{}, fmt.Errorf("cache %s: tap %s has %d values for %d samples of shape %v", dir, tp.Name, len(taps[i]), n, tp.Shape)
 		}
 		ts = append(ts, checkpoint.FromFloat32("recons_"+tp.Name, append([]int{n}, tp.Shape...), taps[i]))
 		if gaps != nil {
 			if len(gaps[i]) != n {
-				return fmt.Errorf("cache %s: tap %s has %d gaps for %d samples", w.dir, tp.Name, len(gaps[i]), n)
+				return CacheShard{}, fmt.Errorf("cache %s: tap %s has %d gaps for %d samples", dir, tp.Name, len(gaps[i]), n)
 			}
 			ts = append(ts, checkpoint.FromFloat32("gap_"+tp.Name, []int{n}, gaps[i]))
 		}
 	}
-	start := w.m.Done()
-	meta := map[string]string{"format": CacheFormat, "shard": strconv.Itoa(k), "start": strconv.Itoa(start), "model": w.m.Model, "dataset": w.m.Dataset}
+	meta := map[string]string{"format": CacheFormat, "shard": strconv.Itoa(k), "start": strconv.Itoa(start), "model": m.Model, "dataset": m.Dataset}
 	for key, v := range extra {
 		meta[key] = v
 	}
-	if err := checkpoint.WriteTensors(filepath.Join(w.dir, name), ts, meta); err != nil {
-		return err
+	if err := checkpoint.WriteTensors(filepath.Join(dir, name), ts, meta); err != nil {
+		return CacheShard{}, err
 	}
-	w.m.Shards = append(w.m.Shards, CacheShard{File: name, Start: start, Count: n})
-	return WriteJSON(filepath.Join(w.dir, cacheManifest), w.m)
+	return CacheShard{File: name, Start: start, Count: n}, nil
 }
 
 // Finish marks the cache complete.
@@ -257,8 +265,8 @@ type Cache struct {
 
 // OpenCache opens a complete cache and validates every shard's header.
 func OpenCache(dir string) (*Cache, error) {
-	var m CacheManifest
-	if err := readJSON(filepath.Join(dir, cacheManifest), &m); err != nil {
+	m, err := readCacheManifest(dir) // manifest.json, or the union of a split pass's parts
+	if err != nil {
 		return nil, fmt.Errorf("open cache %s: %w", dir, err)
 	}
 	if m.Format != CacheFormat {

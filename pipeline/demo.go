@@ -6,10 +6,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
+	"github.com/frpt/frpt/explain"
 	"github.com/frpt/frpt/report"
+	"github.com/frpt/frpt/report/page"
 )
 
 // DemoConfig is the README's main job: real MNIST, the paper's SimpleCNN v2.
@@ -18,6 +19,9 @@ type DemoConfig struct {
 	Epochs  int // pretraining epochs (paper: 100)
 	Seed    uint64
 	DataDir string
+	// Limit reconstructs (and post-trains on) the first Limit training images only
+	// (0: all 60,000); for a quick look at the pages.
+	Limit int
 	// The post-training grid: taps × c_rec × seeds 0…Seeds−1, PostEpochs epochs each.
 	Taps       []string
 	CRecs      []float64
@@ -35,10 +39,28 @@ func DefaultDemo() DemoConfig {
 // paperGaps are the mean relative gaps of the authors' code on a 97.9 % MNIST checkpoint.
 var paperGaps = map[string]string{"out": "0.001", "z2": "0.006", "z1": "0.76"}
 
+// demoExplainTap and demoExplainSamples are the demo's look at interpretability: the
+// first misclassified test samples at the convolutional tap.
+const demoExplainTap, demoExplainSamples = "z1", 8
+
+// demoRun is what the demo's stages produced, for its report.
+type demoRun struct {
+	cfg      DemoConfig
+	train    TrainConfig
+	pretrain *TrainSummary
+	rec      *ReconstructSummary
+	grid     GridConfig
+	runs     []RunResult
+	gridDoc  *page.Doc
+	explain  *ExplainSummary
+}
+
 // Demo pretrains SimpleCNN v2 on MNIST with the paper's recipe (resuming a previous
 // demo in OutDir), reconstructs every tap over the training set into a feature cache,
-// runs a small post-training grid and writes report.md (training curve, reconstruction
-// gaps, the grid's statistics in grid/report.md). Every stage resumes.
+// runs a small post-training grid, explains the first misclassified test samples and
+// writes report.html and report.md (training curve, reconstruction gaps, what the label
+// wants at a tap, the grid's statistics; the grid's own pages in grid/report/, the
+// explain pages in explain/). Every stage resumes.
 func Demo(ctx context.Context, cfg DemoConfig, w io.Writer) (string, error) {
 	t0 := time.Now()
 	if err := cfg.Validate(); err != nil {
@@ -51,86 +73,88 @@ func Demo(ctx context.Context, cfg DemoConfig, w io.Writer) (string, error) {
 	tc.Epochs = cfg.Epochs
 	tc.Seed, tc.DataDir = cfg.Seed, cfg.DataDir
 	tc.OutDir = filepath.Join(cfg.OutDir, "pretrain")
-	sum, err := Pretrain(ctx, tc, w)
+	d := demoRun{cfg: cfg, train: tc}
+	if d.pretrain, err = Pretrain(ctx, tc, w); err != nil {
+		return "", err
+	}
+	if err := demoCurve(filepath.Join(cfg.OutDir, "pretrain_accuracy.png"), d.pretrain); err != nil {
+		return "", err
+	}
+	weights := filepath.Join(tc.OutDir, "best.safetensors")
+	fmt.Fprintf(w, "demo: reconstructing every tap over the training set\n")
+	d.rec, err = Reconstruct(ctx, ReconstructConfig{Model: tc.Model, Dataset: tc.Dataset, DataDir: cfg.DataDir, Weights: weights,
+		OutDir: filepath.Join(cfg.OutDir, "cache"), Seed: cfg.Seed, Augment: true, Limit: cfg.Limit}, w)
 	if err != nil {
 		return "", err
 	}
-	plotPath := filepath.Join(cfg.OutDir, "pretrain_accuracy.png")
+	if err := d.runGrid(ctx, weights, w); err != nil {
+		return "", err
+	}
+	ex := DefaultExplain()
+	ex.Model, ex.Dataset, ex.DataDir, ex.Weights, ex.Tap = tc.Model, tc.Dataset, cfg.DataDir, weights, demoExplainTap
+	ex.Samples, ex.Limit, ex.OutDir = explain.Selection{Kind: explain.SelectMisclassified}, demoExplainSamples, filepath.Join(cfg.OutDir, "explain")
+	if d.explain, err = Explain(ctx, ex, w); err != nil {
+		return "", err
+	}
+	doc := d.doc()
+	path := filepath.Join(cfg.OutDir, "report.html")
+	html, err := doc.HTML()
+	if err != nil {
+		return "", fmt.Errorf("demo report: %w", err)
+	}
+	if err := WriteFileAtomic(path, html); err != nil {
+		return "", err
+	}
+	if err := WriteFileAtomic(filepath.Join(cfg.OutDir, "report.md"), []byte(doc.Markdown())); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(w, "demo finished in %s: pretrained to %.2f%%, reconstruction %.0f images/s, %d post-training runs, %d samples explained; report %s (and report.md)\n",
+		time.Since(t0).Round(time.Second), 100*d.pretrain.BestAcc, d.rec.ImagesPerSec, len(d.runs), d.explain.N, path)
+	return path, nil
+}
+
+// runGrid runs the demo's post-training grid from the cache and writes its report
+// (grid/report/), keeping the report's Doc for the demo page.
+func (d *demoRun) runGrid(ctx context.Context, weights string, w io.Writer) error {
+	seeds := make([]uint64, d.cfg.Seeds)
+	for i := range seeds {
+		seeds[i] = uint64(i)
+	}
+	base := DefaultPostTrain()
+	base.Model, base.Dataset, base.DataDir, base.Weights = d.train.Model, d.train.Dataset, d.cfg.DataDir, weights
+	base.Epochs = d.cfg.PostEpochs
+	gridDir := filepath.Join(d.cfg.OutDir, "grid")
+	d.grid = GridConfig{Base: base, Cache: filepath.Join(d.cfg.OutDir, "cache"), Taps: d.cfg.Taps, CRecs: d.cfg.CRecs, Seeds: seeds,
+		Workers: d.cfg.Workers, Results: filepath.Join(gridDir, "results.jsonl")}
+	if err := os.MkdirAll(gridDir, 0o755); err != nil {
+		return err
+	}
+	var err error
+	if d.runs, err = RunGrid(ctx, d.grid, w); err != nil {
+		return err
+	}
+	rr := make([]report.Run, len(d.runs))
+	for i, r := range d.runs {
+		rr[i] = ReportRun(r)
+	}
+	gs, err := report.AnalyzeGrid(rr, report.GridOptions{Source: "grid/results.jsonl", Seed: d.cfg.Seed})
+	if err != nil {
+		return err
+	}
+	d.gridDoc, _, err = report.WriteGridDoc(filepath.Join(gridDir, "report"), gs)
+	return err
+}
+
+// demoCurve plots the pretraining's train and test accuracy per epoch.
+func demoCurve(path string, sum *TrainSummary) error {
 	var ep, tr, te []float64
 	for _, e := range sum.Epochs {
 		ep = append(ep, float64(e.Epoch))
 		tr = append(tr, 100*e.TrainAcc)
 		te = append(te, 100*e.TestAcc)
 	}
-	if err := report.LinePlot(plotPath, "SimpleCNN v2 on MNIST", "epoch", "accuracy (%)",
-		[]report.Series{{Name: "train", X: ep, Y: tr}, {Name: "test", X: ep, Y: te}}); err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "# frpt demo: SimpleCNN v2 on MNIST\n\n")
-	fmt.Fprintf(&b, "Recipe: %s lr %g, weight decay %g, batch %d, %d epochs, seed %d (the paper's MNIST recipe).\n\n",
-		tc.Optimizer, tc.LR, tc.WeightDecay, tc.BatchSize, tc.Epochs, tc.Seed)
-	fmt.Fprintf(&b, "- best test accuracy: **%s** at epoch %d (the paper's checkpoint: 97.71 %%)\n", report.Pct(sum.BestAcc), sum.BestEpoch)
-	fmt.Fprintf(&b, "- last test accuracy: %s\n", report.Pct(sum.LastAcc))
-	if e, ok := sum.FirstEpochAt["97.5"]; ok {
-		fmt.Fprintf(&b, "- first epoch at ≥ 97.5 %%: %d\n", e)
-	}
-	fmt.Fprintf(&b, "- training time: %.1f s (%.0f images/s on average)\n\n", sum.TrainSeconds, imagesPerSec(sum))
-	fmt.Fprintf(&b, "![accuracy per epoch](pretrain_accuracy.png)\n\n")
-	rows := [][]string{}
-	for _, e := range sum.Epochs {
-		rows = append(rows, []string{fmt.Sprint(e.Epoch), fmt.Sprintf("%.4f", e.TrainLoss), report.Pct(e.TrainAcc), report.Pct(e.TestAcc), fmt.Sprintf("%.0f", e.ImagesPerSec)})
-	}
-	b.WriteString(report.Table([]string{"epoch", "train loss", "train acc", "test acc", "images/s"}, rows))
-	fmt.Fprintf(&b, "\nFiles: `pretrain/best.safetensors`, `pretrain/last.safetensors` (PyTorch state_dict names), `pretrain/log.jsonl`, `pretrain/summary.json`.\n")
-	weights := filepath.Join(tc.OutDir, "best.safetensors")
-	fmt.Fprintf(w, "demo: reconstructing every tap over the training set\n")
-	rec, err := Reconstruct(ctx, ReconstructConfig{Model: tc.Model, Dataset: tc.Dataset, DataDir: cfg.DataDir, Weights: weights,
-		OutDir: filepath.Join(cfg.OutDir, "cache"), Seed: cfg.Seed, Augment: true}, w)
-	if err != nil {
-		return "", err
-	}
-	fmt.Fprintf(&b, "\n## Reconstruction (spec §1.2)\n\n%d training images through the reverse chain (nearest embedding, fft_pad convolutions) in %.1f s: %.0f images/s including writing the %.0f MiB feature cache, %.0f images/s compute only.\n\n",
-		rec.Samples, rec.Seconds, rec.ImagesPerSec, float64(rec.CacheBytes)/(1<<20), rec.ComputePerS)
-	rows = rows[:0]
-	for _, t := range rec.Taps {
-		rows = append(rows, []string{t.Tap, t.Method, fmt.Sprintf("%.4f", t.Mean), fmt.Sprintf("%.4f", t.Median), fmt.Sprintf("%.4f", t.P90), fmt.Sprint(t.Fallbacks), paperGaps[t.Tap]})
-	}
-	b.WriteString(report.Table([]string{"tap", "method", "mean gap ‖f−r‖/‖f‖", "median", "p90", "Tikhonov fallbacks", "authors' code (97.9 % ckpt)"}, rows))
-	seeds := make([]uint64, cfg.Seeds)
-	for i := range seeds {
-		seeds[i] = uint64(i)
-	}
-	base := DefaultPostTrain()
-	base.Model, base.Dataset, base.DataDir, base.Weights = tc.Model, tc.Dataset, cfg.DataDir, weights
-	base.Epochs = cfg.PostEpochs
-	gridDir := filepath.Join(cfg.OutDir, "grid")
-	g := GridConfig{Base: base, Cache: filepath.Join(cfg.OutDir, "cache"), Taps: cfg.Taps, CRecs: cfg.CRecs, Seeds: seeds,
-		Workers: cfg.Workers, Results: filepath.Join(gridDir, "results.jsonl")}
-	if err := os.MkdirAll(gridDir, 0o755); err != nil {
-		return "", err
-	}
-	runs, err := RunGrid(ctx, g, w)
-	if err != nil {
-		return "", err
-	}
-	rr := make([]report.Run, len(runs))
-	for i, r := range runs {
-		rr[i] = ReportRun(r)
-	}
-	gs, _, err := report.GridReport(filepath.Join(gridDir, "report"), rr, report.GridOptions{Source: "grid/results.jsonl", Seed: cfg.Seed})
-	if err != nil {
-		return "", err
-	}
-	fmt.Fprintf(&b, "\n## Post-training grid (spec §1.3, §6)\n\nTaps %v × c_rec %v × seeds 0–%d, %d epochs each (AdamW lr %g, weight decay %g, batch %d); c_rec = 0 is the matched baseline. Full statistics: [grid/report/report.md](grid/report/report.md).\n\n```\n%s```\n",
-		cfg.Taps, cfg.CRecs, len(seeds)-1, base.Epochs, base.LR, base.WD, base.Batch, gs.Text())
-	path := filepath.Join(cfg.OutDir, "report.md")
-	if err := WriteFileAtomic(path, []byte(b.String())); err != nil {
-		return "", err
-	}
-	fmt.Fprintf(w, "demo finished in %s: pretrained to %.2f%%, reconstruction %.0f images/s, %d post-training runs; report %s\n",
-		time.Since(t0).Round(time.Second), 100*sum.BestAcc, rec.ImagesPerSec, len(runs), path)
-	return path, nil
+	return report.LinePlot(path, "SimpleCNN v2 on MNIST", "epoch", "accuracy (%)",
+		[]report.Series{{Name: "train", X: ep, Y: tr}, {Name: "test", X: ep, Y: te}})
 }
 
 func imagesPerSec(s *TrainSummary) float64 {

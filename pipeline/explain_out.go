@@ -243,14 +243,20 @@ func explainDoc(sum *ExplainSummary, mp *explain.Maps) *page.Doc {
 	d.P("Each panel shows the input, the forward feature f, the label-conditioned reconstruction r and D = r − f channel by channel (blue–red, centred at 0; f and r share one scale), and the maps overlaid on the input (jet, alpha 0.55): the difference-driven CAM (w_c = mean D_c, ReLU(Σ w_c f_c)), the reconstruction and forward CAMs (w_c = mean r_c or f_c, Σ w_c r_c or f_c), and the saliency max_channel |∂D_label/∂x|; for a tap without spatial extent, the three saliency maps of s = D_label, ô_label and o_pred.")
 	d.H(2, "Samples")
 	d.P("Click a row to see its panel, ← and → page through the rows in their current order, and a column heading sorts by it.")
+	d.View(sampleTable(sum))
+	return d
+}
+
+// sampleTable is the table of an explain run's samples, one row per sample with its
+// statistics of D; each row's panel is relative to the explain folder.
+func sampleTable(sum *ExplainSummary) *page.Table {
 	t := &page.Table{Header: []string{"sample", "label → pred", "p(label)", "mean D", "mean |D|", "min D", "max D", "gap ||f−r||/||f||"}}
 	for _, r := range sum.Records {
 		t.Rows = append(t.Rows, []string{fmt.Sprintf("%s #%d", sum.Split, r.Index), className(sum, r.Label) + " → " + className(sum, r.Pred),
 			fmt.Sprintf("%.3f", r.PLabel), fmtG(r.Mean), fmtG(r.MeanAbs), fmtG(r.Min), fmtG(r.Max), fmtG(r.Gap)})
 		t.Panels = append(t.Panels, r.Panel)
 	}
-	d.View(t)
-	return d
+	return t
 }
 
 func fmtG(x float64) string { return strconv.FormatFloat(x, 'g', 4, 64) }

@@ -109,8 +109,19 @@ func loadModel(model, dataset string, seed uint64, weights string) (models.Model
 	if err != nil {
 		return nil, err
 	}
-	if _, err := checkpoint.LoadInto(weights, m.Params()); err != nil {
+	if err := loadWeights(m, weights); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// loadWeights loads a weights file into m: through the model itself when it loads its
+// own (an imported model: a state_dict whose num_batches_tracked may be absent, or an
+// ONNX file's initializers), else by name with checkpoint.LoadInto.
+func loadWeights(m models.Model[float32], weights string) error {
+	if wl, ok := m.(models.WeightLoader); ok {
+		return wl.LoadWeights(weights)
+	}
+	_, err := checkpoint.LoadInto(weights, m.Params())
+	return err
 }

@@ -3,9 +3,11 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"github.com/frpt/frpt/report"
 	"io"
 	"path/filepath"
+
+	"github.com/frpt/frpt/report"
+	"github.com/frpt/frpt/task"
 )
 
 // GridConfig is a post-training grid: every tap × c_rec × seed, each run from the same
@@ -21,6 +23,36 @@ type GridConfig struct {
 	// TestLimit evaluates on the first TestLimit test images only (0: the whole test
 	// split), for grids of slow models; every run of a results file must use the same.
 	TestLimit int
+	// Task is this process's share of a grid split over several: the runs of the full
+	// run list (tap × c_rec × seed, in that order) whose position i has i mod N = I,
+	// appended to the task's own file beside Results (task.File).
+	Task task.Task
+}
+
+// runList is the grid's full run list in its fixed order: taps, then c_rec, then seeds.
+func (g GridConfig) runList() []PostTrainConfig {
+	var out []PostTrainConfig
+	for _, tap := range g.Taps {
+		for _, c := range g.CRecs {
+			for _, s := range g.Seeds {
+				run := g.Base
+				run.Tap, run.CRec, run.Seed = tap, c, s
+				out = append(out, run)
+			}
+		}
+	}
+	return out
+}
+
+// TaskRuns is the share of the run list of task t.
+func (g GridConfig) TaskRuns() []PostTrainConfig {
+	var out []PostTrainConfig
+	for i, run := range g.runList() {
+		if g.Task.Owns(i) {
+			out = append(out, run)
+		}
+	}
+	return out
 }
 
 // ReadResults reads a results file; a missing file is an empty grid. A torn last line
@@ -29,9 +61,12 @@ type GridConfig struct {
 // them usable; files written before hold absolute paths).
 func ReadResults(path string) ([]RunResult, error) { return readJSONLines[RunResult](path) }
 
-// RunGrid runs every missing (tap, c_rec, seed) of the grid, skipping runs already in the
-// results file, with cfg.Workers concurrent runs. Killing it and running it again gives
-// the same final results file (each run depends only on its configuration).
+// RunGrid runs every missing (tap, c_rec, seed) of the grid (of its task's share, when
+// cfg.Task splits it), skipping runs already in the results file (the task's file), with
+// cfg.Workers concurrent runs. Killing it and running it again gives the same final
+// results file (each run depends only on its configuration). Runs that another file of
+// the same results (the one-process file or a task file of another task count) already
+// holds are skipped too, so that a grid resplit over a different N does not run twice.
 func RunGrid(ctx context.Context, cfg GridConfig, w io.Writer) ([]RunResult, error) {
 	if cfg.Workers == 0 {
 		cfg.Workers = 2
@@ -53,29 +88,35 @@ func RunGrid(ctx context.Context, cfg GridConfig, w io.Writer) ([]RunResult, err
 	if err := cache.fits(cfg.Base.Model, cfg.Base.Dataset, cfg.Base.Weights, sha); err != nil {
 		return nil, err
 	}
-	done, err := ReadResults(cfg.Results)
+	own := cfg.Task.File(cfg.Results)
+	done, err := ReadResults(own)
 	if err != nil {
 		return nil, err
 	}
-	if err := resultsFit(cfg.Results, done, cfg, sha); err != nil {
+	if err := resultsFit(own, done, cfg, sha); err != nil {
 		return nil, err
 	}
 	removeStale(filepath.Dir(cfg.Results))
-	have := map[string]bool{}
+	have, err := runsElsewhere(cfg, own, sha)
+	if err != nil {
+		return nil, err
+	}
 	for _, r := range done {
 		have[r.Key()] = true
 	}
 	var todo []PostTrainConfig
-	for _, tap := range cfg.Taps {
-		for _, c := range cfg.CRecs {
-			for _, s := range cfg.Seeds {
-				run := cfg.Base
-				run.Tap, run.CRec, run.Seed = tap, c, s
-				if !have[run.Key()] {
-					todo = append(todo, run)
-				}
-			}
+	for _, run := range cfg.TaskRuns() {
+		if !have[run.Key()] {
+			todo = append(todo, run)
 		}
+	}
+	if cfg.Task.Split() {
+		src := ""
+		if cfg.Task.Source != "" {
+			src = " (" + cfg.Task.Source + ")"
+		}
+		fmt.Fprintf(w, "%s%s: runs i ≡ %d mod %d of the %d-run grid (%d runs) into %s\n",
+			cfg.Task, src, cfg.Task.Index, cfg.Task.Count, len(cfg.runList()), len(cfg.TaskRuns()), own)
 	}
 	if len(todo) == 0 {
 		return done, nil
@@ -89,8 +130,8 @@ func RunGrid(ctx context.Context, cfg GridConfig, w io.Writer) ([]RunResult, err
 		return nil, err
 	}
 	fmt.Fprintf(w, "post-training grid: %d runs to do (%d already in %s), %d workers, %d training samples, %d test images\n",
-		len(todo), len(done), cfg.Results, max(cfg.Workers, 1), set.N, test.Len())
-	return runPool(ctx, cfg.Workers, cfg.Results, todo, done,
+		len(todo), len(done), own, max(cfg.Workers, 1), set.N, test.Len())
+	return runPool(ctx, cfg.Workers, own, todo, done,
 		func(run PostTrainConfig) (*RunResult, error) {
 			r, err := PostTrain(ctx, run, set, test, nil)
 			if err == nil { // the record names the weights relative to the results file, with their hash
@@ -110,4 +151,31 @@ func ReportRun(r RunResult) report.Run {
 		Epochs: r.Epochs, Batch: r.Batch, LR: r.LR, WD: r.WD, Mode: r.Mode,
 		TestAcc: r.TestAcc, Best: r.Best, Mean: r.Mean, WeightsSHA256: r.WeightsSHA256,
 	}
+}
+
+// runsElsewhere lists the keys of the runs in the files of cfg.Results other than own (the
+// one-process file and every task file), each checked to fit the grid's settings.
+func runsElsewhere(cfg GridConfig, own, sha string) (map[string]bool, error) {
+	results := cfg.Results
+	files, err := task.Files(results)
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]bool{}
+	for _, f := range append(files, results) {
+		if f == own {
+			continue
+		}
+		runs, err := ReadResults(f)
+		if err != nil {
+			return nil, err
+		}
+		if err := resultsFit(f, runs, cfg, sha); err != nil {
+			return nil, err
+		}
+		for _, r := range runs {
+			have[r.Key()] = true
+		}
+	}
+	return have, nil
 }

@@ -37,7 +37,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/frpt/frpt/checkpoint"
 	"github.com/frpt/frpt/data"
 	"github.com/frpt/frpt/models"
 	"github.com/frpt/frpt/nn"
@@ -143,7 +142,7 @@ func newHierTrainer(cfg PostTrainConfig, set *CachedSet) (*hierTrainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := checkpoint.LoadInto(cfg.Weights, base.Params()); err != nil {
+	if err := loadWeights(base, cfg.Weights); err != nil {
 		return nil, fmt.Errorf("post-training %s: %w", cfg.Key(), err)
 	}
 	h := &hierTrainer{cfg: cfg, set: set, stitched: base, inSize: prod(set.Input)}

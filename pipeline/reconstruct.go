@@ -18,6 +18,7 @@ import (
 	"github.com/frpt/frpt/progress"
 	"github.com/frpt/frpt/report"
 	"github.com/frpt/frpt/reverse"
+	"github.com/frpt/frpt/task"
 	"github.com/frpt/frpt/tensor"
 )
 
@@ -32,34 +33,32 @@ type ReconstructConfig struct {
 	ShardSize                        int    // samples per shard (rounded up to a multiple of Batch; default 8192)
 	Limit                            int    // only the first N training samples (0: all)
 	Chain                            reverse.ChainOptions
+	// Task is this process's share of a pass split over several (its block of whole
+	// shards; cache_tasks.go); the zero value is the whole pass.
+	Task task.Task
 	// StopAfter ends the pass (as if killed) after this many shards; for tests.
 	StopAfter int
 }
 
 // TapGapStats summarises the per-sample relative gaps ‖f − r‖/‖f‖ of one tap.
-type TapGapStats struct {
-	Tap       string  `json:"tap"`
-	Method    string  `json:"method"`
-	Mean      float64 `json:"mean"`
-	Median    float64 `json:"median"`
-	P90       float64 `json:"p90"`
-	Max       float64 `json:"max"`
-	Fallbacks int     `json:"fallbacks"` // Tikhonov fallbacks taken over the whole pass
-}
+type TapGapStats = report.TapGap
 
 // ReconstructSummary is written to <cache>/reconstruct.json.
 type ReconstructSummary struct {
-	Model         string        `json:"model"`
-	Dataset       string        `json:"dataset"`
-	Weights       string        `json:"weights"` // relative to the cache folder (report.RecordedPath)
-	WeightsSHA256 string        `json:"weights_sha256"`
-	Samples       int           `json:"samples"`
-	NewSamples    int           `json:"new_samples"` // reconstructed by this run (the rest resumed)
-	Seconds       float64       `json:"seconds"`
-	ImagesPerSec  float64       `json:"images_per_sec"`         // including data loading and cache writing
-	ComputePerS   float64       `json:"compute_images_per_sec"` // forward + reverse chain only
-	Taps          []TapGapStats `json:"taps"`
-	CacheBytes    int64         `json:"cache_bytes"`
+	Model         string `json:"model"`
+	Dataset       string `json:"dataset"`
+	Weights       string `json:"weights"` // relative to the cache folder (report.RecordedPath)
+	WeightsSHA256 string `json:"weights_sha256"`
+	Task          string `json:"task,omitempty"` // "task I/N" of a split pass
+	Samples       int    `json:"samples"`        // in the pass (a task: in its block)
+	NewSamples    int    `json:"new_samples"`    // reconstructed by this run (the rest resumed)
+	// Seconds and the two speeds are of this run, or, when it only resumed a finished
+	// cache (NewSamples 0), of the run that reconstructed it.
+	Seconds      float64       `json:"seconds"`
+	ImagesPerSec float64       `json:"images_per_sec"`         // including data loading and cache writing
+	ComputePerS  float64       `json:"compute_images_per_sec"` // forward + reverse chain only
+	Taps         []TapGapStats `json:"taps"`
+	CacheBytes   int64         `json:"cache_bytes"`
 }
 
 // Reconstruct runs (or resumes) a reconstruction pass into cfg.OutDir.
@@ -113,30 +112,28 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 	for _, name := range m.TapNames() {
 		taps = append(taps, CacheTap{Name: name, Shape: append([]int(nil), m.Taps()[name].Shape[1:]...)})
 	}
-	cw, err := OpenCacheWriter(cfg.OutDir, CacheManifest{Model: cfg.Model, Dataset: cfg.Dataset, Weights: filepath.Base(cfg.Weights), WeightsSHA256: sha,
+	cw, err := openShardSink(cfg.OutDir, CacheManifest{Model: cfg.Model, Dataset: cfg.Dataset, Weights: filepath.Base(cfg.Weights), WeightsSHA256: sha,
 		Seed: cfg.Seed, Augment: cfg.Augment, Embedding: string(cfg.Chain.Embedding), ConvMethod: string(cfg.Chain.ConvMethod),
-		Input: []int{c, h, wd}, Taps: taps, Total: ds.Len(), ShardSize: cfg.ShardSize})
+		Input: []int{c, h, wd}, Taps: taps, Total: ds.Len(), ShardSize: cfg.ShardSize}, cfg.Task)
 	if err != nil {
 		return nil, err
 	}
 	removeStale(cfg.OutDir)
 	sum := &ReconstructSummary{Model: cfg.Model, Dataset: cfg.Dataset, Samples: ds.Len(),
-		Weights: report.RecordedPath(filepath.Join(cfg.OutDir, "reconstruct.json"), cfg.Weights), WeightsSHA256: sha}
-	start := cw.Next()
-	if start > 0 && start < ds.Len() {
-		fmt.Fprintf(w, "resuming %s at sample %d of %d\n", cfg.OutDir, start, ds.Len())
-	}
+		Weights: report.RecordedPath(filepath.Join(cfg.OutDir, reconstructSummary), cfg.Weights), WeightsSHA256: sha}
+	todo := cw.Todo()
+	left := describeTodo(w, cfg, cw, todo, ds.Len())
 	t0 := time.Now()
 	var compute time.Duration
-	if start < ds.Len() {
+	if left > 0 {
 		loader := data.NewLoader(ds, tf, cfg.Batch, false, cfg.Seed, false)
 		defer loader.Close()
-		bar := progress.New(w, int64(ds.Len()-start), "reconstruct")
+		bar := progress.New(w, int64(left), "reconstruct")
 		// Shards are written by one goroutine while the chains compute the next one
 		// (double buffering: sh fills while the other buffer is on its way to disk).
 		// Writes stay in order and the manifest lists a shard only once it is on disk.
 		free := make(chan *shardBuf, 2)
-		bufSize := min(cfg.ShardSize, ds.Len()-start) // a --shard beyond the pass allocates only the pass
+		bufSize := min(cfg.ShardSize, left) // a --shard beyond the pass allocates only the pass
 		free <- newShardBuf(bufSize, c*h*wd, taps)
 		free <- newShardBuf(bufSize, c*h*wd, taps)
 		sh := <-free
@@ -176,6 +173,8 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 			defer func() { tensor.Workers = old }()
 		}
 		var group []*data.Batch
+		var span sampleSpan // the run of shards being computed
+		pos := 0            // pass position of the next sample added to sh
 		recs := make([]*reverse.Reconstruction, nw)
 		errs := make([]error, nw)
 		flush := func() error {
@@ -195,9 +194,10 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 					return fmt.Errorf("reconstruct samples %d…: %w", b.Index[0], errs[i])
 				}
 				sh.add(b, recs[i], taps)
+				pos += len(b.Labels)
 				loader.Release(b)
 				bar.Add(int64(len(b.Labels)), "")
-				if len(sh.labels) >= cfg.ShardSize || start+sum.NewSamples+len(sh.labels) == ds.Len() { // (cw.Next() lags behind the writer)
+				if len(sh.labels) >= cfg.ShardSize || pos == span.Hi {
 					n := len(sh.labels)
 					full <- sh
 					sh = <-free
@@ -206,7 +206,7 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 					}
 					sum.NewSamples += n
 					shards++
-					if cfg.StopAfter > 0 && shards >= cfg.StopAfter && start+sum.NewSamples < ds.Len() {
+					if cfg.StopAfter > 0 && shards >= cfg.StopAfter && sum.NewSamples < left {
 						if err := waitWriter(); err != nil {
 							return err
 						}
@@ -217,19 +217,27 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 			group = group[:0]
 			return nil
 		}
-		for b := range loader.Range(0, start) {
-			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("reconstruct interrupted (finished shards are kept; rerun to resume): %w", err)
+		for _, span = range todo {
+			pos = span.Lo
+			fed := span.Lo
+			for b := range loader.Range(0, span.Lo) {
+				if fed >= span.Hi {
+					break
+				}
+				if err := ctx.Err(); err != nil {
+					return nil, fmt.Errorf("reconstruct interrupted (finished shards are kept; rerun to resume): %w", err)
+				}
+				fed += len(b.Labels)
+				if group = append(group, b); len(group) == nw {
+					if err := flush(); err != nil {
+						return nil, err
+					}
+				}
 			}
-			if group = append(group, b); len(group) == nw {
+			if len(group) > 0 {
 				if err := flush(); err != nil {
 					return nil, err
 				}
-			}
-		}
-		if len(group) > 0 {
-			if err := flush(); err != nil {
-				return nil, err
 			}
 		}
 		if err := waitWriter(); err != nil {
@@ -244,26 +252,11 @@ func Reconstruct(ctx context.Context, cfg ReconstructConfig, w io.Writer) (*Reco
 	if sum.NewSamples > 0 {
 		sum.ImagesPerSec = float64(sum.NewSamples) / sum.Seconds
 		sum.ComputePerS = float64(sum.NewSamples) / compute.Seconds()
+	} else if prev, _, err := ReadReconstructSummary(cfg.OutDir); err == nil && prev.WeightsSHA256 == sha && prev.Samples == sum.Samples {
+		// Everything resumed: keep the timing of the pass that reconstructed the samples.
+		sum.Seconds, sum.ImagesPerSec, sum.ComputePerS = prev.Seconds, prev.ImagesPerSec, prev.ComputePerS
 	}
-	cache, err := OpenCache(cfg.OutDir)
-	if err != nil {
-		return nil, err
-	}
-	methods, fallbacks, err := shardDiags(cache)
-	if err != nil {
-		return nil, err
-	}
-	for _, tp := range taps {
-		g, err := cache.Gaps(tp.Name)
-		if err != nil {
-			return nil, err
-		}
-		st := gapStats(g)
-		st.Tap, st.Method, st.Fallbacks = tp.Name, methods[tp.Name], fallbacks[tp.Name]
-		sum.Taps = append(sum.Taps, st)
-	}
-	sum.CacheBytes = cacheBytes(cache)
-	if err := WriteJSON(filepath.Join(cfg.OutDir, "reconstruct.json"), sum); err != nil {
+	if err := writeSummaries(cfg, cw, sum, taps); err != nil {
 		return nil, err
 	}
 	return sum, nil
@@ -410,4 +403,21 @@ func shardFiles(c *Cache) []string {
 		out[i] = s.File
 	}
 	return out
+}
+
+// ReadReconstructSummary reads the reconstruct.json a reconstruction pass writes; path is
+// the file itself or the cache folder holding it. It returns the path read, for the
+// report to name its source.
+func ReadReconstructSummary(path string) (*ReconstructSummary, string, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		path = filepath.Join(path, "reconstruct.json")
+	}
+	var s ReconstructSummary
+	if err := readJSON(path, &s); err != nil {
+		return nil, path, fmt.Errorf("reconstruction summary: %w", err)
+	}
+	if len(s.Taps) == 0 {
+		return nil, path, fmt.Errorf("reconstruction summary %s: field \"taps\" is empty (not a reconstruct.json of frpt reconstruct?)", path)
+	}
+	return &s, path, nil
 }

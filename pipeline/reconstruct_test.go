@@ -102,6 +102,16 @@ func TestReconstructResume(t *testing.T) {
 	if len(a) == 0 || !reflect.DeepEqual(a, b) {
 		t.Fatalf("resumed cache differs from the uninterrupted one (%d vs %d tensors)", len(a), len(b))
 	}
+	// A rerun of a finished cache reconstructs nothing and keeps the timing of the pass
+	// that did (reconstruct.json is what reports quote).
+	again, err := Reconstruct(context.Background(), full, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.NewSamples != 0 || again.ImagesPerSec != sum.ImagesPerSec || again.Seconds != sum.Seconds || again.ComputePerS != sum.ComputePerS {
+		t.Fatalf("rerun of a finished cache: %d new samples, %.1f s, %.0f images/s; want 0 and the first pass's %.1f s, %.0f images/s",
+			again.NewSamples, again.Seconds, again.ImagesPerSec, sum.Seconds, sum.ImagesPerSec)
+	}
 	set, err := mustOpen(t, full.OutDir).Load("out", "z2", "z1")
 	if err != nil {
 		t.Fatal(err)

@@ -262,6 +262,7 @@ func (c DemoConfig) Validate() error {
 		fc.IntAtLeast("--seeds", c.Seeds, 1),
 		fc.IntAtLeast("--post-epochs", c.PostEpochs, 1),
 		fc.IntAtLeast("--workers", c.Workers, 1),
+		fc.IntAtLeast("--limit", c.Limit, 0),
 	)
 	if err != nil {
 		return err

@@ -52,7 +52,11 @@ func analyse(t *testing.T, runs []Run, refs []Reference) {
 		return
 	}
 	_ = s.Text()
-	_ = s.markdown(nil)
+	d := s.Doc(nil)
+	_ = d.Markdown()
+	if _, err := d.HTML(); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.summaryCSV(); err != nil {
 		t.Fatalf("summary.csv: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/frpt/frpt/atomicfile"
+	"github.com/frpt/frpt/report/page"
 	"io"
 	"math"
 	"os"
@@ -115,6 +116,31 @@ type GridOptions struct {
 	Alpha float64
 	// References are printed beside our paired comparisons.
 	References []Reference
+	// Gaps are the reconstruction's per-tap gap statistics (reconstruct.json of the
+	// cache the grid trained from), shown in the report when set; GapsSource names the file.
+	Gaps       []TapGap
+	GapsSource string
+}
+
+// TapGap is the reconstruction gap ‖f − r‖/‖f‖ at one tap over a reconstruction pass:
+// its distribution over the samples and the reverse operator that produced it.
+type TapGap struct {
+	Tap       string  `json:"tap"`
+	Method    string  `json:"method"`
+	Mean      float64 `json:"mean"`
+	Median    float64 `json:"median"`
+	P90       float64 `json:"p90"`
+	Max       float64 `json:"max"`
+	Fallbacks int     `json:"fallbacks"` // Tikhonov fallbacks taken over the whole pass
+}
+
+// GapTable is the table of per-tap gap statistics, the taps in the order given.
+func GapTable(gaps []TapGap) *page.Table {
+	t := &page.Table{Header: []string{"tap", "reverse operator", "mean gap ‖f−r‖/‖f‖", "median", "p90", "max", "Tikhonov fallbacks"}}
+	for _, g := range gaps {
+		t.Rows = append(t.Rows, []string{g.Tap, g.Method, fmtF(g.Mean, 4), fmtF(g.Median, 4), fmtF(g.P90, 4), fmtF(g.Max, 4), strconv.Itoa(g.Fallbacks)})
+	}
+	return t
 }
 
 // Cell is the mean ± std over seeds of one metric for one setting and c_rec.
@@ -205,6 +231,8 @@ type GridSummary struct {
 	Issues              []string    `json:"issues"`
 	Notes               []string    `json:"notes"`
 	UnmatchedReferences []Reference `json:"unmatched_references,omitempty"`
+	Gaps                []TapGap    `json:"reconstruction_gaps,omitempty"`
+	GapsSource          string      `json:"reconstruction_source,omitempty"`
 }
 
 // ReadRunsJSONL reads a JSON-lines results file. decode turns one line into a Run (nil:
@@ -332,7 +360,8 @@ func AnalyzeGrid(runs []Run, opt GridOptions) (*GridSummary, error) {
 	if opt.Alpha == 0 {
 		opt.Alpha = 0.05
 	}
-	s := &GridSummary{Source: opt.Source, Runs: len(runs), Resamples: opt.Resamples, Level: opt.Level, Seed: opt.Seed, Alpha: opt.Alpha}
+	s := &GridSummary{Source: opt.Source, Runs: len(runs), Resamples: opt.Resamples, Level: opt.Level, Seed: opt.Seed, Alpha: opt.Alpha,
+		Gaps: opt.Gaps, GapsSource: opt.GapsSource}
 	scale, err := accScale(runs, opt.Unit)
 	if err != nil {
 		return nil, err
@@ -788,13 +817,21 @@ func GridReport(dir string, runs []Run, opt GridOptions) (*GridSummary, []string
 	return s, files, err
 }
 
-// WriteGrid writes the report of a summary into dir: report.md, summary.csv, paired.csv,
-// summary.json and the PNG plots under plots/ (one accuracy-per-epoch plot per setting,
-// one Δ plot per experiment). Every file is written atomically (a temporary file in the
-// same folder, then a rename); report.md is written last. It returns the paths written.
+// WriteGrid writes the report of a summary into dir: report.md and report.html (one
+// page.Doc in its two forms), summary.csv, paired.csv, summary.json and the PNG plots under
+// plots/ (one accuracy-per-epoch plot per setting, one Δ plot per experiment). Every file
+// is written atomically (a temporary file in the same folder, then a rename); report.md is
+// written last. It returns the paths written.
 func WriteGrid(dir string, s *GridSummary) ([]string, error) {
+	_, files, err := WriteGridDoc(dir, s)
+	return files, err
+}
+
+// WriteGridDoc is WriteGrid that also returns the report's Doc (for a page that embeds
+// it, such as the demo's).
+func WriteGridDoc(dir string, s *GridSummary) (*page.Doc, []string, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "plots"), 0o755); err != nil {
-		return nil, fmt.Errorf("grid report: %w", err)
+		return nil, nil, fmt.Errorf("grid report: %w", err)
 	}
 	var files []string
 	plots := map[string]string{} // key → path relative to dir
@@ -821,7 +858,7 @@ func WriteGrid(dir string, s *GridSummary) ([]string, error) {
 			rel := filepath.ToSlash(filepath.Join("plots", "acc_"+fileSafe(set.Model, set.Dataset, set.Mode, set.Tap)+".png"))
 			title := fmt.Sprintf("%s: test accuracy, mean over %d seeds", set.Title(), runs)
 			if err := curvePlot(filepath.Join(dir, rel), title, series); err != nil {
-				return files, err
+				return nil, files, err
 			}
 			plots["acc "+set.String()] = rel
 			files = append(files, filepath.Join(dir, rel))
@@ -829,13 +866,14 @@ func WriteGrid(dir string, s *GridSummary) ([]string, error) {
 		rel := filepath.ToSlash(filepath.Join("plots", "delta_"+fileSafe(e.Model, e.Dataset, e.Mode)+".png"))
 		ok, err := deltaPlot(filepath.Join(dir, rel), e, s)
 		if err != nil {
-			return files, err
+			return nil, files, err
 		}
 		if ok {
 			plots["delta "+e.String()] = rel
 			files = append(files, filepath.Join(dir, rel))
 		}
 	}
+	doc := s.Doc(plots)
 	for _, f := range []struct {
 		name string
 		gen  func() ([]byte, error)
@@ -846,19 +884,20 @@ func WriteGrid(dir string, s *GridSummary) ([]string, error) {
 			b, err := json.MarshalIndent(s, "", "  ")
 			return append(b, '\n'), err
 		}},
-		{"report.md", func() ([]byte, error) { return []byte(s.markdown(plots)), nil }},
+		{"report.html", doc.HTML},
+		{"report.md", func() ([]byte, error) { return []byte(doc.Markdown()), nil }},
 	} {
 		path := filepath.Join(dir, f.name)
 		b, err := f.gen()
 		if err != nil {
-			return files, fmt.Errorf("grid report %s: %w", path, err)
+			return nil, files, fmt.Errorf("grid report %s: %w", path, err)
 		}
 		if err := writeFileAtomic(path, b); err != nil {
-			return files, err
+			return nil, files, err
 		}
 		files = append(files, path)
 	}
-	return files, nil
+	return doc, files, nil
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
@@ -1221,11 +1260,10 @@ func (s *GridSummary) hasComparisons(e Experiment) bool {
 	return false
 }
 
-// markdown renders report.md; plots maps "acc <setting>" and "delta <experiment>" to
-// the PNG paths relative to the report.
-func (s *GridSummary) markdown(plots map[string]string) string {
-	var b strings.Builder
-	b.WriteString("# FR-PT post-training grid report\n\n")
+// Doc builds the report (report.md and report.html are its two forms); plots maps
+// "acc <setting>" and "delta <experiment>" to the PNG paths relative to the report.
+func (s *GridSummary) Doc(plots map[string]string) *page.Doc {
+	d := &page.Doc{Title: "FR-PT post-training grid report"}
 	src := "the results"
 	if s.Source != "" {
 		src = "`" + s.Source + "`"
@@ -1234,10 +1272,10 @@ func (s *GridSummary) markdown(plots map[string]string) string {
 	if s.Unit == "percent" {
 		unit = "percent"
 	}
-	fmt.Fprintf(&b, "%d runs from %s (accuracies in the file are %s). Bootstrap: %d resamples, seed %d, %g%% percentile interval. "+
-		"Data: `summary.csv`, `paired.csv`, `summary.json`.\n\n", s.Runs, src, unit, s.Resamples, s.Seed, 100*s.Level)
-	b.WriteString("## How to read this report\n\n")
-	fmt.Fprintf(&b, "Every run post-trains the same pretrained weights at one tap (the layer $l_R$ whose reconstructed "+
+	d.P("%d runs from %s (accuracies in the file are %s). Bootstrap: %d resamples, seed %d, %g%% percentile interval. "+
+		"Data: [summary.csv](summary.csv), [paired.csv](paired.csv), [summary.json](summary.json).", s.Runs, src, unit, s.Resamples, s.Seed, 100*s.Level)
+	d.H(2, "How to read this report")
+	d.P("Every run post-trains the same pretrained weights at one tap (the layer l_R whose reconstructed "+
 		"target is used) with one reconstruction/CE ratio c_rec and one seed; c_rec = 0 is the matched baseline (the "+
 		"same layers fine-tuned with cross-entropy only). Metrics per run: **best** = highest test accuracy over the "+
 		"epochs, **e1/e5/e10** = test accuracy after that epoch, **mean** = average over the epochs. The summary tables "+
@@ -1248,64 +1286,71 @@ func (s *GridSummary) markdown(plots map[string]string) string {
 		"tables p(t) and p(W) are one-sided for Δ > 0 (paired t-test, Wilcoxon signed-rank with normal approximation; "+
 		"for the reverse direction use 1 − p), d_z = mean(Δ)/sd(Δ), and the CI is the bootstrap percentile interval "+
 		"of mean Δ. The curves show test accuracy per epoch averaged over seeds; the Δ plot shows each metric's Δ per "+
-		"tap with its CI as error bars (the dashed line is no effect).\n\n", s.Alpha)
-	b.WriteString("## Issues\n\n")
+		"tap with its CI as error bars (the dashed line is no effect).", s.Alpha)
+	d.H(2, "Issues")
 	if len(s.Issues) == 0 {
-		b.WriteString("None: every setting has the same seeds for every c_rec, and no run was unusable or duplicated.\n\n")
+		d.P("None: every setting has the same seeds for every c_rec, and no run was unusable or duplicated.")
 	} else {
-		for _, is := range s.Issues {
-			b.WriteString("- " + is + "\n")
-		}
-		b.WriteString("\n")
+		d.L(s.Issues...)
 	}
 	if len(s.Notes) > 0 {
-		b.WriteString("Notes:\n\n")
-		for _, n := range s.Notes {
-			b.WriteString("- " + n + "\n")
-		}
-		b.WriteString("\n")
+		d.P("Notes:")
+		d.L(s.Notes...)
+	}
+	if len(s.Gaps) > 0 {
+		d.H(2, "Reconstruction gaps per tap")
+		d.P("Relative gap ‖f − r‖/‖f‖ between the forward feature and its label-conditioned reconstruction over the %s "+
+			"(from `%s`); a Tikhonov fallback is a reverse step whose well-posed solve was replaced by the regularised one.",
+			"reconstructed samples", s.GapsSource)
+		d.T(GapTable(s.Gaps))
 	}
 	for _, e := range s.Experiments {
-		fmt.Fprintf(&b, "## %s\n\n", e.Title())
-		parts := []string{fmt.Sprintf("%d runs", e.Runs), "taps " + strings.Join(e.Taps, ", "), "c_rec " + joinC(e.CRecs), "seeds " + fmtSeeds(e.Seeds)}
-		for _, k := range sortedKeys(e.Config, func(a, b string) bool { return a < b }) {
-			parts = append(parts, k+" "+e.Config[k])
-		}
-		b.WriteString(strings.Join(parts, "; ") + ".\n\n")
-		if s.hasComparisons(e) {
-			b.WriteString("### Paired comparison: best c_rec vs c_rec = 0\n\n")
-			b.WriteString(Table(s.compactRows(e)))
-			b.WriteString("\n")
-			if rel, ok := plots["delta "+e.String()]; ok {
-				fmt.Fprintf(&b, "![Δ per tap, %s](%s)\n\n", e.Title(), rel)
-			}
-			b.WriteString(Table(s.detailRows(e)))
-			b.WriteString("\n")
-		}
-		fmt.Fprintf(&b, "### Accuracy (mean ± std over seeds, %%)\n\n")
-		for _, m := range e.Metrics {
-			fmt.Fprintf(&b, "**%s**\n\n", m)
-			b.WriteString(Table(s.summaryRows(e, m, true)))
-			b.WriteString("\n")
-		}
-		b.WriteString("### Test accuracy per epoch\n\n")
-		for _, tap := range e.Taps {
-			set := e.Setting
-			set.Tap = tap
-			if rel, ok := plots["acc "+set.String()]; ok {
-				fmt.Fprintf(&b, "![%s](%s)\n\n", set.Title(), rel)
-			}
-		}
+		s.experimentDoc(d, e, plots)
 	}
 	if len(s.UnmatchedReferences) > 0 {
-		b.WriteString("## References without a matching result\n\n")
+		d.H(2, "References without a matching result")
 		var rows [][]string
 		for _, r := range s.UnmatchedReferences {
 			rows = append(rows, []string{r.Model, r.Tap, r.Metric, r.Value, r.Source})
 		}
-		b.WriteString(Table([]string{"model", "tap", "metric", "value", "source"}, rows))
+		d.T(&page.Table{Header: []string{"model", "tap", "metric", "value", "source"}, Rows: rows})
 	}
-	return b.String()
+	return d
+}
+
+// experimentDoc appends one experiment's section: its config, the paired comparison with
+// its Δ plot, the accuracy tables and the per-epoch curves.
+func (s *GridSummary) experimentDoc(d *page.Doc, e Experiment, plots map[string]string) {
+	d.H(2, "%s", e.Title())
+	parts := []string{fmt.Sprintf("%d runs", e.Runs), "taps " + strings.Join(e.Taps, ", "), "c_rec " + joinC(e.CRecs), "seeds " + fmtSeeds(e.Seeds)}
+	for _, k := range sortedKeys(e.Config, func(a, b string) bool { return a < b }) {
+		parts = append(parts, k+" "+e.Config[k])
+	}
+	d.P("%s.", strings.Join(parts, "; "))
+	if s.hasComparisons(e) {
+		d.H(3, "Paired comparison: best c_rec vs c_rec = 0")
+		h, r := s.compactRows(e)
+		d.T(&page.Table{Header: h, Rows: r})
+		if rel, ok := plots["delta "+e.String()]; ok {
+			d.Img(rel, "Δ per tap, "+e.Title())
+		}
+		h, r = s.detailRows(e)
+		d.T(&page.Table{Header: h, Rows: r, Sortable: true})
+	}
+	d.H(3, "Accuracy (mean ± std over seeds, %%)")
+	for _, m := range e.Metrics {
+		d.P("**%s**", m)
+		h, r := s.summaryRows(e, m, true)
+		d.T(&page.Table{Header: h, Rows: r})
+	}
+	d.H(3, "Test accuracy per epoch")
+	for _, tap := range e.Taps {
+		set := e.Setting
+		set.Tap = tap
+		if rel, ok := plots["acc "+set.String()]; ok {
+			d.Img(rel, set.Title())
+		}
+	}
 }
 
 // detailRows is one row per (tap, metric) with every statistic of the comparison.

@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/csv"
 	"encoding/json"
+	"github.com/frpt/frpt/report/browsercheck"
 	"image/png"
 	"math"
 	"math/rand/v2"
@@ -312,14 +313,67 @@ func TestGridReportFiles(t *testing.T) {
 			t.Errorf("temporary file left: %s", e.Name())
 		}
 	}
-	if len(files) != 4+7 {
-		t.Errorf("%d files written, want 11: %v", len(files), files)
+	if len(files) != 5+7 {
+		t.Errorf("%d files written, want 12: %v", len(files), files)
 	}
 	if txt := s.Text(); !strings.Contains(txt, "+0.50 (0.1)") || !strings.Contains(txt, "issues (3):") {
 		t.Errorf("text summary:\n%s", txt)
 	}
 	if testing.Verbose() {
 		t.Logf("report.md:\n%s", md)
+	}
+	checkReportHTML(t, filepath.Join(dir, "report.html"), imgs, []string{"How to read", "+0.48 (0.3) [paper §5.1]", "<strong>best</strong>"})
+}
+
+// checkReportHTML checks that the page shows the same PNGs as report.md and the given
+// fragments, then opens it in headless Chromium: no console error, every image decodes,
+// nothing fetched outside its folder, and the sortable detail table sorts on a click.
+func checkReportHTML(t *testing.T, path string, mdImgs [][]string, want []string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(b)
+	for _, m := range mdImgs {
+		if !strings.Contains(html, `src="`+m[1]+`"`) {
+			t.Errorf("%s lacks the plot %s of report.md", path, m[1])
+		}
+	}
+	for _, w := range want {
+		if !strings.Contains(html, w) {
+			t.Errorf("%s lacks %q", path, w)
+		}
+	}
+	rep := browsercheck.Require(t, path, "table.sortable th:nth-child(7)")
+	if rep.Images != len(mdImgs) {
+		t.Errorf("%s shows %d images in Chromium, want %d", path, rep.Images, len(mdImgs))
+	}
+}
+
+// TestGridReportGaps checks the per-tap gap table the report shows when the options carry
+// a reconstruction's gap statistics.
+func TestGridReportGaps(t *testing.T) {
+	dir := t.TempDir()
+	gaps := []TapGap{{Tap: "z1", Method: "conv-fft-square+maxpool+act", Mean: 0.78271, Median: 0.7039, P90: 1.0944, Max: 2.893, Fallbacks: 22616},
+		{Tap: "out", Method: "identity", Mean: 0.0012}}
+	s, _, err := GridReport(dir, gridFixture(), GridOptions{Resamples: 200, Gaps: gaps, GapsSource: "cache/reconstruct.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"report.md", "report.html"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"Reconstruction gaps per tap", "cache/reconstruct.json", "0.7827", "22616", "conv-fft-square+maxpool+act", "0.0012"} {
+			if !strings.Contains(string(b), want) {
+				t.Errorf("%s lacks %q", name, want)
+			}
+		}
+	}
+	if len(s.Gaps) != 2 {
+		t.Errorf("summary holds %d gaps, want 2", len(s.Gaps))
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/frpt/frpt/models"
 	"github.com/frpt/frpt/nn"
+	"github.com/frpt/frpt/onnx"
 	"github.com/frpt/frpt/tensor"
 )
 
@@ -18,8 +19,14 @@ import (
 type ChainOptions struct {
 	Options
 	Embedding Embedding // output target (default nearest)
-	// Composite-solver damping per family (spec §4.8: ResNet 0.9, SimpleViT 0.8).
+	// Composite-solver damping per family (spec §4.8: ResNet 0.9, SimpleViT 0.8). Residual
+	// blocks of imported models use ResNetDamping.
 	ResNetDamping, ViTDamping float64
+	// Imported (ONNX) models (graph.go): GraphPoolBroadcast reverses global average
+	// pooling by the paper's broadcast instead of the projection used there by default;
+	// GraphSolveUnchanged also runs the solvers on samples whose target equals their
+	// forward output, which otherwise keep their forward input (the exact answer).
+	GraphPoolBroadcast, GraphSolveUnchanged bool
 }
 
 // DefaultChainOptions returns the original code's chain settings.
@@ -59,6 +66,7 @@ type Chain struct {
 	opt   ChainOptions
 	convs []*Conv2D // SimpleCNN convolutions (float64 copies)
 	lins  map[string]linearF64
+	graph *graphChain // imported models
 }
 
 type linearF64 struct {
@@ -78,7 +86,8 @@ func linearOf(l *nn.Linear[float32]) linearF64 {
 	return lf
 }
 
-// NewChain prepares the reverse chain of a zoo model (SimpleCNN, ResNet or SimpleViT).
+// NewChain prepares the reverse chain of a zoo model (SimpleCNN, ResNet or SimpleViT) or
+// of a model imported from ONNX (graph.go).
 func NewChain(m models.Model[float32], opt ChainOptions) (*Chain, error) {
 	if opt.Embedding == "" {
 		opt.Embedding = Nearest
@@ -103,6 +112,12 @@ func NewChain(m models.Model[float32], opt ChainOptions) (*Chain, error) {
 		c.lins["fc"] = linearOf(mm.FC)
 	case *models.SimpleViT[float32]:
 		c.lins["head"] = linearOf(mm.Head)
+	case *onnx.Model[float32]:
+		g, err := newGraphChain(mm, opt)
+		if err != nil {
+			return nil, err
+		}
+		c.graph = g
 	default:
 		return nil, fmt.Errorf("reverse.NewChain: no reverse chain for %s", m.Arch())
 	}
@@ -139,6 +154,8 @@ func (c *Chain) Run(x *tensor.T[float32], labels []int) (*Reconstruction, error)
 		err = c.runResNet(m, r, fwd, o, start)
 	case *models.SimpleViT[float32]:
 		err = c.runViT(m, r, fwd, o, start)
+	case *onnx.Model[float32]:
+		err = c.runGraph(r, fwd, o, start)
 	}
 	if err != nil {
 		return nil, err

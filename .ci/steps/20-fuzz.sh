@@ -26,13 +26,33 @@ per=$((per > 20 ? 20 : per))
 echo "fuzzing $n targets, ${per} s each"
 
 failed=()
+flaked=()
 for t in "${targets[@]}"; do
   read -r pkg fn <<<"$t"
   echo "-- $fn ($pkg)"
-  if ! go test "$pkg" -run '^$' -fuzz "^${fn}\$" -fuzztime "${per}s" -fuzzminimizetime 100x 2>&1 | tail -n 25; then
-    failed+=("$fn")
+  log=$(mktemp)
+  if go test "$pkg" -run '^$' -fuzz "^${fn}\$" -fuzztime "${per}s" -fuzzminimizetime 100x >"$log" 2>&1; then
+    tail -n 25 "$log"
+  else
+    tail -n 25 "$log"
+    # Go's fuzzing coordinator can fail a target with a bare "context deadline
+    # exceeded" at the -fuzztime boundary, having found nothing (go.dev/issue/75804,
+    # fixed in Go 1.27). A real finding always writes its input ("Failing input
+    # written to ..."). So: a written input fails the step; a bare deadline is
+    # replayed over the seed and stored corpus, and fails the step only if that
+    # replay fails.
+    if grep -q 'Failing input written to' "$log" || ! grep -q 'context deadline exceeded' "$log"; then
+      failed+=("$fn")
+    elif go test "$pkg" -run "^${fn}\$" -count=1 >/dev/null 2>&1; then
+      echo "   $fn: coordinator deadline race (no input written, corpus replay passes); not a finding"
+      flaked+=("$fn")
+    else
+      failed+=("$fn")
+    fi
   fi
+  rm -f "$log"
 done
+echo "fuzz: $((n - ${#failed[@]} - ${#flaked[@]})) passed, ${#flaked[@]} deadline races, ${#failed[@]} failed"
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "fuzz targets that failed: ${failed[*]}"; exit 1
 fi

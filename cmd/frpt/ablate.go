@@ -44,8 +44,9 @@ per target and α, like the paper's ablation figures.`,
 			if cfg.Seeds, err = parseSeeds(seeds); err != nil {
 				return err
 			}
+			importedDefaults(cmd, cfg.Model, &cfg.Weights, nil)
 			if cfg.Results == "" {
-				cfg.Results = filepath.Join("runs", fmt.Sprintf("%s-%s-ablation", cfg.Dataset, cfg.Model), "results.jsonl")
+				cfg.Results = filepath.Join("runs", fmt.Sprintf("%s-%s-ablation", cfg.Dataset, modelLabel(cfg.Model)), "results.jsonl")
 			}
 			if err := cfg.Validate(); err != nil {
 				return err

@@ -17,8 +17,9 @@ func newDemoCmd() *cobra.Command {
 		Long: `The whole FR-PT pipeline on real MNIST: pretrain the paper's SimpleCNN v2 with the paper's
 recipe (AdamW lr 1e-3, batch 256, 100 epochs), reconstruct every tap over the training set
 into a feature cache, post-train a small grid (taps × c_rec × seeds) and write
-<out>/report.md with the training curve, the reconstruction gaps and the grid's paired
-statistics (<out>/grid/report/). Every stage resumes after an interruption.`,
+<out>/report.html (and report.md): the training curve, the reconstruction gaps, what the
+label wants at tap z1 for the first misclassified test samples (<out>/explain/) and the
+grid's paired statistics (<out>/grid/report/). Every stage resumes after an interruption.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
 			if cfg.CRecs, err = parseNonNegatives("--crec", crecs); err != nil {
@@ -43,6 +44,7 @@ statistics (<out>/grid/report/). Every stage resumes after an interruption.`,
 	f.IntVar(&cfg.Seeds, "seeds", cfg.Seeds, "post-training seeds 0…N−1")
 	f.IntVar(&cfg.PostEpochs, "post-epochs", cfg.PostEpochs, "post-training epochs per run (paper: 10)")
 	f.IntVar(&cfg.Workers, "workers", cfg.Workers, "concurrent post-training runs")
+	f.IntVar(&cfg.Limit, "limit", 0, "reconstruct and post-train on the first N training images only (0: all)")
 	f.Uint64Var(&cfg.Seed, "seed", 0, "random seed")
 	f.StringVar(&cfg.DataDir, "data", "", "MNIST folder (default: the GoMNIST module's data)")
 	return cmd

@@ -17,6 +17,7 @@ func newEvalCmd() *cobra.Command {
 		Short:   "Test accuracy and confusion matrix of a checkpoint",
 		Example: `  frpt eval --model simplecnn-v2 --dataset mnist --weights runs/mnist-simplecnn-v2/best.safetensors`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			importedDefaults(cmd, cfg.Model, &cfg.Weights, nil)
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
@@ -39,7 +40,7 @@ func newEvalCmd() *cobra.Command {
 	f.StringVar(&cfg.Model, "model", "simplecnn-v2", "model name")
 	f.StringVar(&cfg.Dataset, "dataset", "mnist", "dataset")
 	f.StringVar(&cfg.DataDir, "data", "", "dataset folder (default: found automatically for mnist and fashion-mnist)")
-	f.StringVar(&cfg.Weights, "weights", "", "checkpoint (.safetensors, PyTorch state_dict names)")
+	f.StringVar(&cfg.Weights, "weights", "", "checkpoint (.safetensors, PyTorch state_dict names; default for an ONNX model: its initializers)")
 	f.IntVar(&cfg.BatchSize, "batch", 500, "batch size")
 	f.StringVar(&jsonOut, "json", "", "also write the result (accuracy, confusion matrix) to this JSON file")
 	return cmd

@@ -36,6 +36,7 @@ insertion curves of the four FR-PT maps, Grad-CAM and a random map over the firs
   frpt explain --weights W --tap z1 --samples 3,17,200-210 --split train --out runs/x
   frpt explain --weights W --tap z2 --samples all --limit 1000 --faithfulness --out runs/faith`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			importedDefaults(cmd, cfg.Model, &cfg.Weights, &cfg.Chain.GlobalPoolProjection)
 			if cfg.Weights == "" {
 				return fmt.Errorf("--weights is required (a checkpoint from frpt train)")
 			}
@@ -82,7 +83,7 @@ insertion curves of the four FR-PT maps, Grad-CAM and a random map over the firs
 	f.IntVar(&cfg.Batch, "batch", cfg.Batch, "samples per reverse-chain call")
 	f.StringVar(&conv, "conv-method", string(reverse.ConvFFTPad), "convolution reverse: fft_pad, fft_oldbound, cg, exact_matrix")
 	f.StringVar(&embed, "embedding", string(reverse.Nearest), "output target: nearest, max-assign, one-hot")
-	f.BoolVar(&cfg.Chain.GlobalPoolProjection, "pool-projection", false, "reverse global average pooling by projection instead of broadcast")
+	f.BoolVar(&cfg.Chain.GlobalPoolProjection, "pool-projection", false, "reverse global average pooling by projection instead of broadcast (default true for an ONNX model)")
 	f.BoolVar(&cfg.Faithfulness, "faithfulness", false, "also deletion/insertion faithfulness of the maps over test samples")
 	f.IntVar(&cfg.FaithSamples, "faith-samples", cfg.FaithSamples, "test samples for --faithfulness (the first N)")
 	f.IntVar(&cfg.FaithSteps, "faith-steps", cfg.FaithSteps, "steps of the deletion/insertion curves (20: 5 % steps, 21 points)")

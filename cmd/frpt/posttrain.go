@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/frpt/frpt/flagcheck"
+	"github.com/frpt/frpt/models"
 	"github.com/frpt/frpt/pipeline"
 	"github.com/spf13/cobra"
 )
@@ -16,6 +17,7 @@ func newPostTrainCmd() *cobra.Command {
 	base := pipeline.DefaultPostTrain()
 	var cache, results, taps, crecs, seeds string
 	var workers, testLimit int
+	var tf taskFlags
 	cmd := &cobra.Command{
 		Use:   "posttrain",
 		Short: "Post-train at chosen taps over a grid of c_rec and seeds (FR-PT, spec §1.3/§6)",
@@ -24,7 +26,10 @@ target from a feature cache (frpt reconstruct), the rest frozen; w is the EMA-ba
 weight (β 0.9, clamp [1e-5, 10]) scaled by c_rec. c_rec = 0 is the matched baseline (same
 split, same seed, CE only). Runs every tap × c_rec × seed, several at once, appending each
 finished run to --results (JSON lines); rerunning skips finished runs, so an interrupted
-grid resumes where it stopped. --mode decoupled trains the front with the MSE only (no
+grid resumes where it stopped. --task I/N (or a Slurm array / Indexed Job index from the
+environment) runs only the runs at positions i ≡ I mod N of the grid's run list (taps ×
+c_rec × seeds, in that order), appended to results.task-IIII-of-NNNN.jsonl beside
+--results; frpt report --results merges the task files. --mode decoupled trains the front with the MSE only (no
 gradient through the frozen head). --mode hierarchical (tap "all", the default taps in
 that mode) cuts the model at every tap and trains each segment in→z1, z1→z2, …, zK→out
 on its own and concurrently: input = the pretrained front's feature at its start tap,
@@ -37,10 +42,11 @@ only). Summarise with frpt report.`,
       --mode hierarchical --crec 0,0.1 --seeds 0-9 --results runs/mnist-grid/results.jsonl`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Every option is checked, and the cache read, before anything is written.
-			err := flagcheck.First(flagcheck.Required("--cache", cache, "a feature cache from frpt reconstruct"),
-				flagcheck.Required("--weights", base.Weights, "the checkpoint the cache was made from"))
-			if err != nil {
+			if err := flagcheck.Required("--cache", cache, "a feature cache from frpt reconstruct"); err != nil {
 				return err
+			}
+			if base.Weights == "" && !models.IsONNX(base.Model) && !cacheOfONNX(cache) {
+				return flagcheck.Required("--weights", base.Weights, "the checkpoint the cache was made from")
 			}
 			c, err := pipeline.OpenCache(cache) // for the defaults of --model, --dataset and --results
 			if err != nil {
@@ -48,6 +54,10 @@ only). Summarise with frpt report.`,
 			}
 			if base.Model == "" {
 				base.Model = c.Manifest.Model
+			}
+			importedDefaults(cmd, base.Model, &base.Weights, nil)
+			if err := flagcheck.Required("--weights", base.Weights, "the checkpoint the cache was made from"); err != nil {
+				return err
 			}
 			if base.Dataset == "" {
 				base.Dataset = c.Manifest.Dataset
@@ -66,6 +76,9 @@ only). Summarise with frpt report.`,
 			if g.Seeds, err = parseSeeds(seeds); err != nil {
 				return err
 			}
+			if g.Task, err = tf.resolve(); err != nil {
+				return err
+			}
 			if err := g.Validate(); err != nil {
 				return err
 			}
@@ -73,7 +86,7 @@ only). Summarise with frpt report.`,
 			if err != nil {
 				return err
 			}
-			fmt.Printf("%d runs in %s; summarise with: frpt report --results %s\n", len(runs), g.Results, g.Results)
+			fmt.Printf("%d runs in %s; summarise with: frpt report --results %s\n", len(runs), g.Task.File(g.Results), g.Results)
 			return nil
 		},
 	}
@@ -93,6 +106,7 @@ only). Summarise with frpt report.`,
 	f.Float64Var(&base.WD, "wd", base.WD, "AdamW weight decay")
 	f.StringVar(&base.Mode, "mode", base.Mode, "coupled (the paper), decoupled (MSE only for the front) or hierarchical (every segment between two taps trained on its own, concurrently)")
 	f.IntVar(&workers, "workers", 2, "concurrent runs")
+	tf.register(f)
 	f.IntVar(&testLimit, "test-limit", 0, "evaluate on the first N test images only (0: all; for slow models; keep it fixed within a results file)")
 	return cmd
 }
@@ -157,4 +171,11 @@ func parseSeeds(s string) ([]uint64, error) {
 		return nil, fmt.Errorf("--seeds: no seed given")
 	}
 	return out, nil
+}
+
+// cacheOfONNX reports whether cache is a readable feature cache of an ONNX model (whose
+// initializers are then the default weights).
+func cacheOfONNX(cache string) bool {
+	c, err := pipeline.OpenCache(cache)
+	return err == nil && models.IsONNX(c.Manifest.Model)
 }

@@ -65,7 +65,7 @@ stage-study.png and report.md. Rerun it while training continues to add new stag
 	f.IntVar(&cfg.DropFirst, "drop-first", cfg.DropFirst, "stages left out of the correlations (the paper drops the first)")
 	f.StringVar(&conv, "conv-method", string(reverse.ConvFFTPad), "convolution reverse: fft_pad, fft_oldbound, cg, exact_matrix")
 	f.StringVar(&embed, "embedding", string(reverse.Nearest), "output target: nearest, max-assign, one-hot")
-	f.BoolVar(&cfg.Chain.GlobalPoolProjection, "pool-projection", false, "reverse global average pooling by projection instead of broadcast")
+	f.BoolVar(&cfg.Chain.GlobalPoolProjection, "pool-projection", false, "reverse global average pooling by projection instead of broadcast (default true for an ONNX model)")
 	return cmd
 }
 

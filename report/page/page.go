@@ -11,9 +11,8 @@ package page
 
 import (
 	"fmt"
+	"path"
 	"strings"
-
-	"github.com/frpt/frpt/report"
 )
 
 // Doc is one report.
@@ -126,7 +125,7 @@ func (d *Doc) Markdown() string {
 					rows[i] = append([]string{"[" + r[0] + "](" + t.Panels[i] + ")"}, r[1:]...)
 				}
 			}
-			b.WriteString(report.Table(t.Header, rows) + "\n")
+			b.WriteString(MarkdownTable(t.Header, rows) + "\n")
 		case ImageKind:
 			fmt.Fprintf(&b, "![%s](%s)\n\n", bl.Image.Alt, bl.Image.Src)
 		case Pre:
@@ -134,4 +133,82 @@ func (d *Doc) Markdown() string {
 		}
 	}
 	return b.String()
+}
+
+// MarkdownTable renders a Markdown table; rows shorter than the header are padded.
+func MarkdownTable(header []string, rows [][]string) string {
+	var b strings.Builder
+	b.WriteString("| " + strings.Join(header, " | ") + " |\n|")
+	for range header {
+		b.WriteString("---|")
+	}
+	b.WriteString("\n")
+	for _, r := range rows {
+		cells := make([]string, len(header))
+		copy(cells, r)
+		for i, c := range cells {
+			cells[i] = strings.ReplaceAll(c, "|", "\\|")
+		}
+		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+	}
+	return b.String()
+}
+
+// Embed appends the blocks of sub, a Doc written in the folder dir relative to d's own
+// (the grid report inside the demo, for instance): images, panels and relative links are
+// rewritten to be relative to d, and headings move down by shift levels. sub is unchanged.
+func (d *Doc) Embed(sub *Doc, dir string, shift int) {
+	rel := func(p string) string {
+		if p == "" || strings.HasPrefix(p, "/") || strings.HasPrefix(p, "#") || strings.Contains(p, ":") {
+			return p
+		}
+		return path.Join(dir, p)
+	}
+	text := func(s string) string {
+		return linkRE.ReplaceAllStringFunc(s, func(m string) string {
+			g := linkRE.FindStringSubmatch(m)
+			return "[" + g[1] + "](" + rel(g[2]) + ")"
+		})
+	}
+	cells := func(rows [][]string) [][]string {
+		out := make([][]string, len(rows))
+		for i, r := range rows {
+			out[i] = make([]string, len(r))
+			for j, c := range r {
+				out[i][j] = text(c)
+			}
+		}
+		return out
+	}
+	for _, b := range sub.Blocks {
+		b.Text = text(b.Text)
+		if b.Kind == Heading {
+			b.Level += shift
+		}
+		if b.Items != nil {
+			items := make([]string, len(b.Items))
+			for i, it := range b.Items {
+				items[i] = text(it)
+			}
+			b.Items = items
+		}
+		if b.Image != nil {
+			im := *b.Image
+			im.Src = rel(im.Src)
+			b.Image = &im
+		}
+		if b.Table != nil {
+			t := *b.Table
+			t.Caption, t.Rows = text(t.Caption), cells(t.Rows)
+			t.Panels = make([]string, len(b.Table.Panels))
+			for i, p := range b.Table.Panels {
+				t.Panels[i] = rel(p)
+			}
+			if b.Table.Panels == nil {
+				t.Panels = nil
+			}
+			b.Table = &t
+		}
+		d.Blocks = append(d.Blocks, b)
+	}
 }

@@ -26,7 +26,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -37,6 +36,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/frpt/frpt/atomicfile"
 	"github.com/frpt/frpt/reverse"
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/plot"
@@ -730,27 +730,8 @@ func ReadJSON(path string) (*Result, error) {
 }
 
 func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("convbench: write %s: %w", path, err)
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("convbench: write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("convbench: write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("convbench: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("convbench: write %s: %w", path, err)
+	if err := atomicfile.WriteBytes(path, data); err != nil {
+		return fmt.Errorf("convbench: %w", err)
 	}
 	return nil
 }
