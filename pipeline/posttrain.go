@@ -110,6 +110,9 @@ func (e *emaWeight) update(ce, mse float64) float64 {
 
 // PostTrain runs one post-training job on a loaded cache and test split.
 func PostTrain(ctx context.Context, cfg PostTrainConfig, set *CachedSet, test data.Dataset, w io.Writer) (*RunResult, error) {
+	if cfg.Keep != "" && cfg.Keep != KeepBest && cfg.Keep != KeepLast {
+		return nil, fmt.Errorf("post-training %s: keep %q: want %q, %q or none", cfg.Key(), cfg.Keep, KeepBest, KeepLast)
+	}
 	if cfg.Mode == "hierarchical" {
 		return postTrainHierarchical(ctx, cfg, set, test, w)
 	}
