@@ -156,6 +156,7 @@ func (g GridConfig) Validate() error {
 		fc.List("--seeds", g.Seeds),
 		fc.IntAtLeast("--workers", g.Workers, 1),
 		fc.IntAtLeast("--test-limit", g.TestLimit, 0),
+		g.checkSave(),
 	)
 	if err != nil {
 		return err
