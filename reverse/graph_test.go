@@ -2,6 +2,7 @@ package reverse
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/frpt/frpt/checkpoint"
@@ -30,11 +31,12 @@ import (
 // SimpleCNN: the check compares values, not methods.
 func TestImportedZooChainEqualsZooChain(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		taps map[string]string // imported tap → zoo tap
+		name     string
+		taps     map[string]string // imported tap → zoo tap
+		solvedBy int               // taps reached through composite blocks
 	}{
-		{"simplecnn-v2", map[string]string{"z1": "z1", "z2": "z2", "out": "out"}},
-		{"resnet18", map[string]string{"z1": "z0", "z2": "z1", "z3": "z2", "z4": "z3", "z5": "z4", "z6": "z5", "out": "out"}},
+		{"simplecnn-v2", map[string]string{"z1": "z1", "z2": "z2", "out": "out"}, 0},
+		{"resnet18", map[string]string{"z1": "z0", "z2": "z1", "z3": "z2", "z4": "z3", "z5": "z4", "z6": "z5", "out": "out"}, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			imp, err := onnx.Load[float32](onnxtest.Path(t, tc.name, ".onnx"), "mnist", 0)
@@ -98,6 +100,7 @@ func TestImportedZooChainEqualsZooChain(t *testing.T) {
 			if changed != n/2 {
 				t.Fatalf("%d of %d output targets changed, want %d", changed, n, n/2)
 			}
+			solved := 0
 			for it, zt := range tc.taps {
 				a, b := ir.Targets[it], zr.Targets[zt]
 				if a == nil || b == nil || len(a.Data) != len(b.Data) {
@@ -114,6 +117,16 @@ func TestImportedZooChainEqualsZooChain(t *testing.T) {
 					t.Errorf("tap %s (zoo %s): %d of %d values differ (max relative %.3g); methods imported %q, zoo %q",
 						it, zt, diff, len(a.Data), worst, ir.Diags[it].Method, zr.Diags[zt].Method)
 				}
+				// The composite solvers took the same steps (ResNet's blocks).
+				if hi, hz := ir.Diags[it].History, zr.Diags[zt].History; !slices.Equal(hi, hz) {
+					t.Errorf("tap %s (zoo %s): composite error history %v, zoo %v", it, zt, hi, hz)
+				}
+				if len(zr.Diags[zt].History) > 0 {
+					solved++
+				}
+			}
+			if solved != tc.solvedBy {
+				t.Errorf("%d taps reached through composite blocks, want %d", solved, tc.solvedBy)
 			}
 		})
 	}
