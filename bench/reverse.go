@@ -65,15 +65,8 @@ func reverseBatch(ds data.Dataset, batch int, ms ...models.Model[float32]) (*ten
 	logits := ms[0].Forward(x)
 	k := logits.Dim(-1)
 	rng := rand.New(rand.NewPCG(5, 6))
-	labels := make([]int, batch)
-	for i := range labels {
-		row := logits.Data[i*k : (i+1)*k]
-		p := 0
-		for j, v := range row {
-			if v > row[p] {
-				p = j
-			}
-		}
+	labels := tensor.ArgmaxRows(logits.Data, k)
+	for i, p := range labels {
 		labels[i] = (p + 1 + rng.IntN(k-1)) % k
 	}
 	return x, labels

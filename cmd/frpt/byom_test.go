@@ -95,13 +95,14 @@ func TestBYOMDoneWhen(t *testing.T) {
 	logits := m.Forward(tensor.FromData(set.Inputs, append([]int{n}, set.Input...)...))
 	fwd := m.Taps()
 	k := logits.Dim(-1)
+	pred, top := tensor.ArgmaxRows(logits.Data, k), tensor.ArgmaxRows(set.Targets["out"], k)
 	correct := 0
 	for s := 0; s < n; s++ {
 		row := set.Targets["out"][s*k : (s+1)*k]
-		if top := topClass(row); row[set.Labels[s]] != row[top] {
-			t.Errorf("sample %d: target logit of label %d is %g, below the top %g (class %d)", s, set.Labels[s], row[set.Labels[s]], row[top], top)
+		if row[set.Labels[s]] != row[top[s]] {
+			t.Errorf("sample %d: target logit of label %d is %g, below the top %g (class %d)", s, set.Labels[s], row[set.Labels[s]], row[top[s]], top[s])
 		}
-		if topClass(logits.Data[s*k:(s+1)*k]) != set.Labels[s] {
+		if pred[s] != set.Labels[s] {
 			continue
 		}
 		correct++
@@ -122,7 +123,7 @@ func TestBYOMDoneWhen(t *testing.T) {
 			t.Fatal(err)
 		}
 		for s, g := range gaps {
-			if topClass(logits.Data[s*k:(s+1)*k]) == set.Labels[s] && g != 0 {
+			if pred[s] == set.Labels[s] && g != 0 {
 				t.Errorf("sample %d (classified correctly): recorded gap %g at tap %s, want 0", s, g, tap)
 			}
 		}
@@ -144,14 +145,4 @@ func decodeJSONFile(t *testing.T, path string, v any) {
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-}
-
-func topClass(v []float32) int {
-	p := 0
-	for j, x := range v {
-		if x > v[p] {
-			p = j
-		}
-	}
-	return p
 }
