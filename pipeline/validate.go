@@ -42,6 +42,7 @@ func chainDefaults(o reverse.ChainOptions) reverse.ChainOptions {
 	if o.Kappa == 0 {
 		d := reverse.DefaultChainOptions()
 		d.Embedding, d.ConvMethod, d.GlobalPoolProjection = o.Embedding, o.ConvMethod, o.GlobalPoolProjection
+		d.GraphPoolBroadcast = o.GraphPoolBroadcast
 		o = d
 	}
 	if o.Embedding == "" {

@@ -36,7 +36,7 @@ insertion curves of the four FR-PT maps, Grad-CAM and a random map over the firs
   frpt explain --weights W --tap z1 --samples 3,17,200-210 --split train --out runs/x
   frpt explain --weights W --tap z2 --samples all --limit 1000 --faithfulness --out runs/faith`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			importedDefaults(cmd, cfg.Model, &cfg.Weights, &cfg.Chain.GlobalPoolProjection)
+			importedDefaults(cmd, cfg.Model, &cfg.Weights, &cfg.Chain)
 			if cfg.Weights == "" {
 				return fmt.Errorf("--weights is required (a checkpoint from frpt train)")
 			}
