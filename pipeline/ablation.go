@@ -589,28 +589,9 @@ func ablationReport(cfg AblationConfig, s *AblationSummary) report.Ablation {
 }
 
 // readAblationTasks reads the finished runs of the results file and of every task file
-// beside it (task.Files), by run key. A run found in two files must have the same test
-// accuracies in both (runs are deterministic); otherwise both files are named.
+// beside it, by run key. A run found in two files must have the same test accuracies in
+// both (runs are deterministic); otherwise both files are named.
 func readAblationTasks(results string) (map[string]AblationResult, error) {
-	files, err := task.Files(results)
-	if err != nil {
-		return nil, fmt.Errorf("ablation: %w", err)
-	}
-	all := map[string]AblationResult{}
-	from := map[string]string{}
-	for _, f := range append([]string{results}, files...) {
-		runs, err := readJSONLines[AblationResult](f)
-		if err != nil {
-			return nil, fmt.Errorf("ablation: %w", err)
-		}
-		for _, r := range runs {
-			k := r.Key()
-			if prev, ok := all[k]; ok && !slices.Equal(prev.TestAcc, r.TestAcc) {
-				return nil, fmt.Errorf("ablation: run %s is in %s and in %s with different test accuracies", k, from[k], f)
-			} else if !ok {
-				all[k], from[k] = r, f
-			}
-		}
-	}
-	return all, nil
+	return readTaskRecords(results, "ablation", AblationResult.Key,
+		func(a, b AblationResult) bool { return !slices.Equal(a.TestAcc, b.TestAcc) })
 }

@@ -75,17 +75,24 @@ func TestAblationTargetsByHand(t *testing.T) {
 	}
 }
 
+// tinyAblation is an ablation of SimpleCNN-v2 on the first limit MNIST images: 1 epoch,
+// seed 0, α ∈ {0, 0.3} (four runs), results in <dir>/one/results.jsonl of a new folder dir.
+func tinyAblation(t *testing.T, limit int) (AblationConfig, string) {
+	needMNIST(t)
+	dir := t.TempDir()
+	cfg := DefaultAblation()
+	cfg.Model, cfg.Dataset, cfg.Weights = "simplecnn-v2", "mnist", savedModel(t, dir)
+	cfg.Limit, cfg.Epochs, cfg.Seeds, cfg.Alphas = limit, 1, []uint64{0}, []float64{0, 0.3}
+	cfg.Results = filepath.Join(dir, "one", "results.jsonl")
+	return cfg, dir
+}
+
 // TestAblationRunResume runs a tiny ablation on real MNIST (512 images, 1 epoch, 1 seed,
 // α ∈ {0, 0.3}): four runs, the summary files, a rerun that does nothing, and a resumed
 // run (its line removed) that reproduces the same accuracy.
 func TestAblationRunResume(t *testing.T) {
-	needMNIST(t)
 	ctx := context.Background()
-	dir := t.TempDir()
-	cfg := DefaultAblation()
-	cfg.Model, cfg.Dataset, cfg.Weights = "simplecnn-v2", "mnist", savedModel(t, dir)
-	cfg.Limit, cfg.Epochs, cfg.Seeds, cfg.Alphas = 512, 1, []uint64{0}, []float64{0, 0.3}
-	cfg.Results = filepath.Join(dir, "ablation", "results.jsonl")
+	cfg, _ := tinyAblation(t, 512)
 	sum, err := RunAblation(ctx, cfg, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -164,13 +171,8 @@ func TestAblationRunResume(t *testing.T) {
 // summary equals the one-process summary byte for byte, run by run; a later call without
 // a task reads the task files, runs nothing and writes the same summary again.
 func TestAblationTasks(t *testing.T) {
-	needMNIST(t)
 	ctx := context.Background()
-	dir := t.TempDir()
-	cfg := DefaultAblation()
-	cfg.Model, cfg.Dataset, cfg.Weights = "simplecnn-v2", "mnist", savedModel(t, dir)
-	cfg.Limit, cfg.Epochs, cfg.Seeds, cfg.Alphas = 256, 1, []uint64{0}, []float64{0, 0.3}
-	cfg.Results = filepath.Join(dir, "one", "results.jsonl")
+	cfg, dir := tinyAblation(t, 256)
 	one, err := RunAblation(ctx, cfg, io.Discard)
 	if err != nil {
 		t.Fatal(err)

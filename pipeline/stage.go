@@ -321,26 +321,10 @@ func StageStudy(ctx context.Context, cfg StageConfig, w io.Writer) (*StageSummar
 }
 
 // readStageTasks reads the finished stages of the state file and of every task file beside
-// it (task.Files), by key; the first file (the state file, then the task files in name
-// order) wins for a stage found in several (stages are deterministic).
+// it, by key; the first file (the state file, then the task files in name order) wins for
+// a stage found in several (stages are deterministic up to their timing).
 func readStageTasks(statePath string) (map[string]StageResult, error) {
-	files, err := task.Files(statePath)
-	if err != nil {
-		return nil, fmt.Errorf("stage study: %w", err)
-	}
-	all := map[string]StageResult{}
-	for _, f := range append([]string{statePath}, files...) {
-		rs, err := readJSONLines[StageResult](f)
-		if err != nil {
-			return nil, fmt.Errorf("stage study: %w", err)
-		}
-		for _, r := range rs {
-			if _, ok := all[r.key()]; !ok {
-				all[r.key()] = r
-			}
-		}
-	}
-	return all, nil
+	return readTaskRecords(statePath, "stage study", StageResult.key, nil)
 }
 
 // probeStage runs the reverse chain of one checkpoint over the probe images.

@@ -20,23 +20,30 @@ import (
 	"github.com/frpt/frpt/tensor"
 )
 
+// snapshotRun trains SimpleCNN-v2 on 256 MNIST images for epochs epochs, keeping a
+// snapshot every saveEvery, into <dir>/run of a new folder dir.
+func snapshotRun(t *testing.T, epochs, saveEvery int) (TrainConfig, string) {
+	needMNIST(t)
+	dir := t.TempDir()
+	cfg, err := DefaultRecipe("simplecnn-v2", "mnist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.OutDir, cfg.Limit, cfg.BatchSize, cfg.Epochs, cfg.SaveEvery = filepath.Join(dir, "run"), 256, 64, epochs, saveEvery
+	if _, err := Pretrain(context.Background(), cfg, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, dir
+}
+
 // TestPretrainSaveEveryAndStageStudy trains a SimpleCNN on 256 real MNIST images with
 // --save-every (changed on resume), then runs the stage study on its snapshots: finite
 // gaps that match an independent reverse chain, the expected CSV columns, correlations
 // over the stages after the first, and resuming without recomputation.
 func TestPretrainSaveEveryAndStageStudy(t *testing.T) {
-	needMNIST(t)
 	ctx := context.Background()
-	dir := t.TempDir()
-	run := filepath.Join(dir, "run")
-	cfg, err := DefaultRecipe("simplecnn-v2", "mnist")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.OutDir, cfg.Limit, cfg.BatchSize, cfg.Epochs, cfg.SaveEvery = run, 256, 64, 2, 2
-	if _, err := Pretrain(ctx, cfg, io.Discard); err != nil {
-		t.Fatal(err)
-	}
+	cfg, _ := snapshotRun(t, 2, 2)
+	run := cfg.OutDir
 	if _, err := os.Stat(filepath.Join(run, EpochCheckpoint(1))); !os.IsNotExist(err) {
 		t.Fatalf("epoch 1 snapshot written with save-every 2 (stat: %v)", err)
 	}
@@ -210,18 +217,9 @@ func readCSV(t *testing.T, path string) [][]string {
 // tasks into one folder: the first task to run leaves the summary to the second, whose
 // stages.csv and correlations.csv equal the one-process files byte for byte.
 func TestStageStudyTasks(t *testing.T) {
-	needMNIST(t)
 	ctx := context.Background()
-	dir := t.TempDir()
-	run := filepath.Join(dir, "run")
-	cfg, err := DefaultRecipe("simplecnn-v2", "mnist")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.OutDir, cfg.Limit, cfg.BatchSize, cfg.Epochs, cfg.SaveEvery = run, 256, 64, 3, 1
-	if _, err := Pretrain(ctx, cfg, io.Discard); err != nil {
-		t.Fatal(err)
-	}
+	cfg, dir := snapshotRun(t, 3, 1)
+	run := cfg.OutDir
 	sc := DefaultStageConfig()
 	sc.RunDir, sc.Limit, sc.Batch, sc.DropFirst = run, 64, 32, 0
 	sc.OutDir = filepath.Join(dir, "one")
