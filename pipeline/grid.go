@@ -117,12 +117,8 @@ func RunGrid(ctx context.Context, cfg GridConfig, w io.Writer) ([]RunResult, err
 		}
 	}
 	if cfg.Task.Split() {
-		src := ""
-		if cfg.Task.Source != "" {
-			src = " (" + cfg.Task.Source + ")"
-		}
-		fmt.Fprintf(w, "%s%s: runs i ≡ %d mod %d of the %d-run grid (%d runs) into %s\n",
-			cfg.Task, src, cfg.Task.Index, cfg.Task.Count, len(cfg.runList()), len(cfg.TaskRuns()), own)
+		fmt.Fprintf(w, "%s: runs i ≡ %d mod %d of the %d-run grid (%d runs) into %s\n",
+			cfg.Task.Describe(), cfg.Task.Index, cfg.Task.Count, len(cfg.runList()), len(cfg.TaskRuns()), own)
 	}
 	if cfg.Save != "" {
 		noteUnsaved(w, cfg, done)
