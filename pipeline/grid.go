@@ -156,14 +156,13 @@ func RunGrid(ctx context.Context, cfg GridConfig, w io.Writer) ([]RunResult, err
 // not run again, have no saved weights (they ran without --save).
 func noteUnsaved(w io.Writer, cfg GridConfig, done []RunResult) {
 	var keys []string
-	n := 0
 	for _, r := range done {
 		if r.Saved == "" {
 			keys = append(keys, r.Key())
-			n++
 		}
 	}
-	if len(keys) > 5 {
+	n := len(keys)
+	if n > 5 {
 		keys = append(keys[:5], "…")
 	}
 	if len(keys) > 0 {

@@ -19,6 +19,7 @@ package pipeline
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -73,8 +74,8 @@ func (k *weightKeeper) kept(m models.Model[float32]) *keptWeights {
 	if k.mode == "" || k.epoch == 0 {
 		return nil
 	}
-	for i, p := range m.Params() {
-		if k.snap != nil {
+	if k.snap != nil {
+		for i, p := range m.Params() {
 			copy(p.P.Value.Data, k.snap[i].Data)
 		}
 	}
@@ -113,18 +114,11 @@ func savedStem(run PostTrainConfig) string {
 		return '_'
 	}, raw)
 	if safe != raw || strings.HasPrefix(safe, ".") {
-		safe = fmt.Sprintf("%s-%08x", strings.TrimLeft(safe, "."), fnv32(run.Key()))
+		h := fnv.New32a()
+		h.Write([]byte(run.Key()))
+		safe = fmt.Sprintf("%s-%08x", strings.TrimLeft(safe, "."), h.Sum32())
 	}
 	return safe
-}
-
-// fnv32 is the 32-bit FNV-1a hash of s.
-func fnv32(s string) uint32 {
-	h := uint32(2166136261)
-	for i := 0; i < len(s); i++ {
-		h = (h ^ uint32(s[i])) * 16777619
-	}
-	return h
 }
 
 // saveKept writes the weights r kept into dir (atomically) and records the files in r,
