@@ -26,8 +26,9 @@ import (
 //go:embed onnx_export.py torch_models.py safetensors_io.py
 var exportScripts embed.FS
 
-// python is Debian's interpreter with python3-torch and python3-onnx.
-const python = "/usr/bin/python3"
+// Python is Debian's interpreter with python3-torch and python3-onnx (the PyTorch side of
+// the benchmarks and the ONNX exports).
+const Python = "/usr/bin/python3"
 
 // twin is a zoo model and its ONNX export with the same weights.
 type twin struct {
@@ -38,8 +39,8 @@ type twin struct {
 // exportTwin exports model for dataset to ONNX and builds both models. skip is set (and
 // err nil) when /usr/bin/python3 cannot import torch and onnx.
 func exportTwin(model, dataset string) (tw *twin, skip string, err error) {
-	if err := exec.Command(python, "-c", "import torch, onnx").Run(); err != nil {
-		return nil, fmt.Sprintf("skipped: %s cannot import torch and onnx (apt-get install python3-torch python3-onnx)", python), nil
+	if err := exec.Command(Python, "-c", "import torch, onnx").Run(); err != nil {
+		return nil, fmt.Sprintf("skipped: %s cannot import torch and onnx (apt-get install python3-torch python3-onnx)", Python), nil
 	}
 	dir, err := os.MkdirTemp("", "frpt-bench-onnx-")
 	if err != nil {
@@ -64,7 +65,7 @@ func exportTwin(model, dataset string) (tw *twin, skip string, err error) {
 			return nil, "", err
 		}
 	}
-	if out, err := exec.Command(python, filepath.Join(dir, "onnx_export.py"), model, dataset, dir).CombinedOutput(); err != nil {
+	if out, err := exec.Command(Python, filepath.Join(dir, "onnx_export.py"), model, dataset, dir).CombinedOutput(); err != nil {
 		return nil, "", fmt.Errorf("export %s-%s to ONNX: %w\n%s", model, dataset, err, out)
 	}
 	base := filepath.Join(dir, model+"-"+dataset)

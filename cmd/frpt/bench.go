@@ -88,7 +88,7 @@ printed. Every row reports its peak resident set and the allocations per measure
 
 // runTorch runs the PyTorch twin of the benchmark and reads its rows.
 func runTorch(script string, prefixes []string, budget time.Duration) (map[string]bench.Row, error) {
-	py := "/usr/bin/python3"
+	py := bench.Python
 	if _, err := os.Stat(py); err != nil {
 		return nil, fmt.Errorf("--torch needs Debian's python3-torch at %s: %w", py, err)
 	}
