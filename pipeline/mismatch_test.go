@@ -116,6 +116,16 @@ func TestResumeAfterKillBetweenOptimizerAndModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ref := t.TempDir() // the uninterrupted run's optimizer files
+	for _, name := range []string{optimizerFile, optimizerPrev} {
+		b, err := os.ReadFile(filepath.Join(two, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(ref, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// the state of the kill window: optimiser of epoch 2 (and the kept one of epoch 1), model of epoch 1
 	epoch1, err := os.ReadFile(filepath.Join(one, LastCheckpoint))
 	if err != nil {
@@ -137,6 +147,13 @@ func TestResumeAfterKillBetweenOptimizerAndModel(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatal("the resumed run's last checkpoint differs from the uninterrupted run's")
+	}
+	for _, name := range []string{optimizerFile, optimizerPrev} {
+		a, errA := os.ReadFile(filepath.Join(two, name))
+		b, errB := os.ReadFile(filepath.Join(ref, name))
+		if errA != nil || errB != nil || !bytes.Equal(a, b) {
+			t.Fatalf("%s differs from the uninterrupted run's (%v, %v)", name, errA, errB)
+		}
 	}
 	// with neither state matching the model, the refusal names both files and their epochs
 	if err := os.Remove(filepath.Join(two, optimizerPrev)); err != nil {

@@ -57,7 +57,9 @@ func rotateOptimizer(dir string, opt nn.Optimizer, epoch int) error {
 }
 
 // resumeOptimizer loads the optimiser state of the model's epoch from dir: the newest
-// state, or the kept one when a kill fell between the optimiser's write and the model's.
+// state, or the kept one when a kill fell between the optimiser's write and the model's
+// (then the newer one is removed, so the redone epoch leaves the files of a run never
+// killed).
 func resumeOptimizer(dir string, opt nn.Optimizer, epoch int) error {
 	var found []string
 	for _, name := range []string{optimizerFile, optimizerPrev} {
@@ -70,6 +72,11 @@ func resumeOptimizer(dir string, opt nn.Optimizer, epoch int) error {
 			return fmt.Errorf("resume: %w", err)
 		}
 		if e == epoch {
+			if name == optimizerPrev { // the newer state is of an epoch the model lost: the redo writes it again
+				if err := os.Remove(filepath.Join(dir, optimizerFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return fmt.Errorf("resume: %w", err)
+				}
+			}
 			return nil
 		}
 		found = append(found, fmt.Sprintf("%s is from epoch %d", name, e))
