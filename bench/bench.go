@@ -37,10 +37,16 @@ func Specs() []Spec {
 	return []Spec{
 		{"train/simplecnn-v2-mnist/b256", func(d time.Duration) (Row, error) { return TrainStep("simplecnn-v2", "mnist", 256, d) }},
 		{"epoch/simplecnn-v2-mnist/b256", func(d time.Duration) (Row, error) { return TrainEpoch("simplecnn-v2", "mnist", 256) }},
+		{"train/simplecnn-v2-mnist.onnx/b256", func(d time.Duration) (Row, error) { return TrainStepImported("simplecnn-v2", "mnist", 256, d) }},
 		{"train/resnet18-cifar10/b64", func(d time.Duration) (Row, error) { return TrainStep("resnet18", "cifar10", 64, d) }},
+		{"train/resnet18-cifar10.onnx/b64", func(d time.Duration) (Row, error) { return TrainStepImported("resnet18", "cifar10", 64, d) }},
 		{"train/simplevit-cifar100/b64", func(d time.Duration) (Row, error) { return TrainStep("simplevit", "cifar100", 64, d) }},
 		{"conv/64x64-3x3-32x32/b64/fwd+bwd", func(d time.Duration) (Row, error) { return Conv(64, 64, 3, 32, 64, d) }},
 		{"reverse/resnet18-mnist/b64", func(d time.Duration) (Row, error) { return ReverseChain("resnet18", "mnist", 64, d) }},
+		{"reverse/resnet18-mnist.onnx/b64", func(d time.Duration) (Row, error) { return ReverseChainImported("resnet18", "mnist", 64, d) }},
+		{"reverse/simplecnn-v2-mnist.onnx/b256", func(d time.Duration) (Row, error) {
+			return ReverseChainImported("simplecnn-v2", "mnist", 256, d)
+		}},
 		{"reverse/simplevit/b64", func(d time.Duration) (Row, error) { return ReverseChain("simplevit", "fashion-mnist", 64, d) }},
 		{"sgemm/256", func(d time.Duration) (Row, error) { return Sgemm(256, d) }},
 		{"sgemm/512", func(d time.Duration) (Row, error) { return Sgemm(512, d) }},
@@ -68,9 +74,14 @@ func measure(budget time.Duration, step func()) measured {
 		ts = append(ts, time.Since(t0).Seconds())
 	}
 	runtime.ReadMemStats(&m1)
-	sort.Float64s(ts)
 	n := float64(len(ts))
-	return measured{sec: ts[len(ts)/2], allocs: float64(m1.Mallocs-m0.Mallocs) / n, bytes: float64(m1.TotalAlloc-m0.TotalAlloc) / n}
+	return measured{sec: median(ts), allocs: float64(m1.Mallocs-m0.Mallocs) / n, bytes: float64(m1.TotalAlloc-m0.TotalAlloc) / n}
+}
+
+// median sorts ts and returns its middle value (the upper one of an even count).
+func median(ts []float64) float64 {
+	sort.Float64s(ts)
+	return ts[len(ts)/2]
 }
 
 // row is a Row of a measured call.
@@ -85,9 +96,20 @@ func TrainStep(model, dataset string, batch int, budget time.Duration) (Row, err
 	if err != nil {
 		return Row{}, err
 	}
-	shape, err := data.InputShape(dataset)
+	step, err := trainStep(m, dataset, batch)
 	if err != nil {
 		return Row{}, err
+	}
+	ms := measure(budget, step)
+	return ms.row(fmt.Sprintf("train/%s-%s/b%d", model, dataset, batch), float64(batch)/ms.sec, "images/s", ""), nil
+}
+
+// trainStep returns one training step of m (training mode, AdamW) on a fixed batch of
+// seeded random inputs of the dataset's shape, with random labels drawn on the first call.
+func trainStep(m models.Model[float32], dataset string, batch int) (func(), error) {
+	shape, err := data.InputShape(dataset)
+	if err != nil {
+		return nil, err
 	}
 	nn.SetTraining[float32](m, true)
 	x := tensor.New[float32](append([]int{batch}, shape...)...)
@@ -98,7 +120,7 @@ func TrainStep(model, dataset string, batch int, budget time.Duration) (Row, err
 	k := 0
 	labels := make([]int, batch)
 	opt := nn.NewAdamW(nn.Group[float32]{Params: m.Params(), LR: 1e-4, WeightDecay: 0.01})
-	ms := measure(budget, func() {
+	return func() {
 		logits := m.Forward(x)
 		if k == 0 {
 			k = logits.Dim(-1)
@@ -110,8 +132,7 @@ func TrainStep(model, dataset string, batch int, budget time.Duration) (Row, err
 		opt.ZeroGrad()
 		m.Backward(d)
 		opt.Step()
-	})
-	return ms.row(fmt.Sprintf("train/%s-%s/b%d", model, dataset, batch), float64(batch)/ms.sec, "images/s", ""), nil
+	}, nil
 }
 
 // TrainEpoch measures images/s of one whole training epoch on the real training set:
@@ -182,7 +203,7 @@ func Sgemm(n int, budget time.Duration) (Row, error) {
 
 // openTrainAndModel opens a dataset's training split and the seed-0 zoo model for it.
 func openTrainAndModel(model, dataset string) (data.Dataset, models.Model[float32], error) {
-	ds, err := data.Open(dataset, "train", "")
+	ds, err := openTrain(dataset)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -192,3 +213,6 @@ func openTrainAndModel(model, dataset string) (data.Dataset, models.Model[float3
 	}
 	return ds, m, nil
 }
+
+// openTrain opens a dataset's training split from its default folder.
+func openTrain(dataset string) (data.Dataset, error) { return data.Open(dataset, "train", "") }

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/frpt/frpt/data"
+	"github.com/frpt/frpt/models"
 	"github.com/frpt/frpt/nn"
 	"github.com/frpt/frpt/reverse"
 	"github.com/frpt/frpt/tensor"
@@ -23,6 +25,25 @@ func ReverseChain(model, dataset string, batch int, budget time.Duration) (Row, 
 	if err != nil {
 		return Row{}, err
 	}
+	x, labels := reverseBatch(ds, batch, m)
+	step, check, err := reverseStep(m, reverse.DefaultChainOptions(), x, labels)
+	if err != nil {
+		return Row{}, err
+	}
+	ms := measure(budget, step)
+	note, err := check()
+	if err != nil {
+		return Row{}, fmt.Errorf("reverse %s-%s: %w", model, dataset, err)
+	}
+	return ms.row(fmt.Sprintf("reverse/%s/b%d", reverseRowModel(model, dataset), batch), float64(batch)/ms.sec, "images/s",
+		fmt.Sprintf("%s, every target changed (%.2f s/batch%s)", dataset, ms.sec, note)), nil
+}
+
+// reverseBatch sets the BatchNorm running statistics of the models from trainStats
+// training-mode passes over the first images of the training split and returns the
+// batch of the first images with a label for each that differs from the first model's
+// prediction (seeded). Several models with the same weights get the same statistics.
+func reverseBatch(ds data.Dataset, batch int, ms ...models.Model[float32]) (*tensor.T[float32], []int) {
 	c, h, w := ds.Shape()
 	img := func(first int) *tensor.T[float32] {
 		x := tensor.New[float32](batch, c, h, w)
@@ -33,61 +54,64 @@ func ReverseChain(model, dataset string, batch int, budget time.Duration) (Row, 
 		return x
 	}
 	const trainStats = 4
-	nn.SetTraining[float32](m, true)
-	for s := 0; s < trainStats; s++ {
-		m.Forward(img((s + 1) * batch))
+	for _, m := range ms {
+		nn.SetTraining[float32](m, true)
+		for s := 0; s < trainStats; s++ {
+			m.Forward(img((s + 1) * batch))
+		}
+		nn.SetTraining[float32](m, false)
 	}
-	nn.SetTraining[float32](m, false)
 	x := img(0)
-	logits := m.Forward(x)
+	logits := ms[0].Forward(x)
 	k := logits.Dim(-1)
 	rng := rand.New(rand.NewPCG(5, 6))
-	labels := make([]int, batch)
-	for i := range labels {
-		row := logits.Data[i*k : (i+1)*k]
-		p := 0
-		for j, v := range row {
-			if v > row[p] {
-				p = j
-			}
-		}
+	labels := tensor.ArgmaxRows(logits.Data, k)
+	for i, p := range labels {
 		labels[i] = (p + 1 + rng.IntN(k-1)) % k
 	}
-	ch, err := reverse.NewChain(m, reverse.DefaultChainOptions())
+	return x, labels
+}
+
+// reverseStep returns one run of m's reverse chain on x and labels, and a check to call
+// after the runs: it fails unless every output target of the last run changed, and
+// returns a note on the composite solvers' work.
+func reverseStep(m models.Model[float32], opt reverse.ChainOptions, x *tensor.T[float32], labels []int) (step func(), check func() (string, error), err error) {
+	ch, err := reverse.NewChain(m, opt)
 	if err != nil {
-		return Row{}, err
+		return nil, nil, err
 	}
 	var rec *reverse.Reconstruction
 	var runErr error
-	ms := measure(budget, func() {
+	step = func() {
 		if runErr == nil {
 			rec, runErr = ch.Run(x, labels)
 		}
-	})
-	if runErr != nil {
-		return Row{}, runErr
 	}
-	changed := 0
-	for _, g := range rec.Diags["out"].Gap {
-		if g > 0 {
-			changed++
+	check = func() (string, error) {
+		if runErr != nil {
+			return "", runErr
 		}
-	}
-	if changed != batch {
-		return Row{}, fmt.Errorf("reverse %s-%s: %d of %d output targets changed, want all", model, dataset, changed, batch)
-	}
-	first, iters := "", 0
-	for _, t := range rec.Taps {
-		if d := rec.Diags[t]; d != nil && len(d.History) > 0 {
-			iters += len(d.History)
-			if first == "" {
-				first = fmt.Sprintf("; %s composite rel. error %.3g → %.3g", t, d.History[0], d.History[len(d.History)-1])
+		changed := 0
+		for _, g := range rec.Diags["out"].Gap {
+			if g > 0 {
+				changed++
 			}
 		}
+		if changed != len(labels) {
+			return "", fmt.Errorf("%d of %d output targets changed, want all", changed, len(labels))
+		}
+		first, iters := "", 0
+		for _, t := range rec.Taps {
+			if d := rec.Diags[t]; d != nil && len(d.History) > 0 {
+				iters += len(d.History)
+				if first == "" {
+					first = fmt.Sprintf("; %s composite rel. error %.3g → %.3g", t, d.History[0], d.History[len(d.History)-1])
+				}
+			}
+		}
+		return first + fmt.Sprintf("; %d composite error evaluations", iters), nil
 	}
-	first += fmt.Sprintf("; %d composite error evaluations", iters)
-	return ms.row(fmt.Sprintf("reverse/%s/b%d", reverseRowModel(model, dataset), batch), float64(batch)/ms.sec, "images/s",
-		fmt.Sprintf("%s, every target changed (%.2f s/batch%s)", dataset, ms.sec, first)), nil
+	return step, check, nil
 }
 
 // reverseRowModel names a reverse row's model as issue 13 does (resnet18-mnist,

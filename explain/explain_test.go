@@ -132,7 +132,7 @@ func TestScoreSeedsFiniteDifferences(t *testing.T) {
 		for i := range o {
 			o32[i], t32[i] = float32(o[i]), float32(tg[i])
 		}
-		preds := argmaxRows(o32, k)
+		preds := tensor.ArgmaxRows(o32, k)
 		diff, recons, fwd, err := ScoreSeeds(emb, o32, t32, k, labels, preds)
 		if err != nil {
 			t.Fatal(err)

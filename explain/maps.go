@@ -72,7 +72,7 @@ func Compute(model models.Model[float32], rec *reverse.Reconstruction, emb rever
 	}
 	k := rec.Logits.Shape[1]
 	mp := &Maps{Tap: tap, TapShape: append([]int(nil), f.Shape[1:]...), Grid: g, C: x.Shape[1], H: x.Shape[2], W: x.Shape[3], K: k,
-		Index: append([]int(nil), index...), Label: append([]int(nil), labels...), Pred: argmaxRows(rec.Logits.Data, k),
+		Index: append([]int(nil), index...), Label: append([]int(nil), labels...), Pred: tensor.ArgmaxRows(rec.Logits.Data, k),
 		Input: append([]float32(nil), x.Data...), Forward: append([]float32(nil), f.Data...), Recons: append([]float32(nil), r.Data...),
 		Logits: append([]float32(nil), rec.Logits.Data...), Targets: append([]float32(nil), rec.Targets["out"].Data...)}
 	mp.Diff = make([]float32, len(mp.Forward))
@@ -154,21 +154,6 @@ func diffStats(f, r []float32) Stats {
 	st.Mean, st.MeanAbs = sum/n, abs/n
 	st.Gap = math.Sqrt(num) / math.Max(math.Sqrt(den), 1e-12)
 	return st
-}
-
-func argmaxRows(x []float32, k int) []int {
-	out := make([]int, len(x)/k)
-	for i := range out {
-		row := x[i*k : (i+1)*k]
-		best := 0
-		for j, v := range row {
-			if v > row[best] {
-				best = j
-			}
-		}
-		out[i] = best
-	}
-	return out
 }
 
 // Append adds b's samples after m's (same tap and shapes).

@@ -58,12 +58,7 @@ func (l *Linear[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 		tensor.Gemm(true, false, l.Out, l.In, rows, 1, dy.Data, l.Out, l.x.Data, l.In, 1, l.Weight.Grad.Data, l.In)
 	}
 	if l.Bias != nil && !l.Bias.Frozen {
-		g := l.Bias.Grad.Data
-		for r := 0; r < rows; r++ {
-			for j, v := range dy.Data[r*l.Out : (r+1)*l.Out] {
-				g[j] += v
-			}
-		}
+		tensor.AddRowSums(l.Bias.Grad.Data, dy.Data[:rows*l.Out])
 	}
 	if l.NoGrad {
 		return nil

@@ -205,41 +205,32 @@ func fold(n *onnxpb.NodeProto, in []*constant, opset int64) (*constant, error) {
 	}
 	m := max(x.numel(), y.numel())
 	pick := func(c *constant, i int) int { return min(i, c.numel()-1) }
+	op := n.GetOpType()
 	for i := 0; i < m; i++ {
 		if x.isInt {
 			p, q := x.ints[pick(x, i)], y.ints[pick(y, i)]
-			var r int64
-			switch n.GetOpType() {
-			case "Add":
-				r = p + q
-			case "Sub":
-				r = p - q
-			case "Mul":
-				r = p * q
-			case "Div":
-				if q == 0 {
-					return nil, fmt.Errorf("divides by zero")
-				}
-				r = p / q
+			if op == "Div" && q == 0 {
+				return nil, fmt.Errorf("divides by zero")
 			}
-			out.ints = append(out.ints, r)
+			out.ints = append(out.ints, arith(op, p, q))
 			continue
 		}
-		p, q := x.f[pick(x, i)], y.f[pick(y, i)]
-		var r float32
-		switch n.GetOpType() {
-		case "Add":
-			r = p + q
-		case "Sub":
-			r = p - q
-		case "Mul":
-			r = p * q
-		case "Div":
-			r = p / q
-		}
-		out.f = append(out.f, r)
+		out.f = append(out.f, arith(op, x.f[pick(x, i)], y.f[pick(y, i)]))
 	}
 	return out, nil
+}
+
+// arith applies the binary operation op (Add, Sub, Mul, Div) to p and q.
+func arith[T int64 | float32](op string, p, q T) T {
+	switch op {
+	case "Add":
+		return p + q
+	case "Sub":
+		return p - q
+	case "Mul":
+		return p * q
+	}
+	return p / q
 }
 
 // appendFrom appends element i of src (with its batch-size mark).

@@ -112,12 +112,7 @@ func (l *TransposedLinear[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 		tensor.Gemm(true, false, l.In, l.Out, rows, 1, l.x.Data, l.In, dy.Data, l.Out, 1, l.Weight.Grad.Data, l.Out)
 	}
 	if l.Bias != nil && !l.Bias.Frozen {
-		g := l.Bias.Grad.Data
-		for r := 0; r < rows; r++ {
-			for j, v := range dy.Data[r*l.Out : (r+1)*l.Out] {
-				g[j] += v
-			}
-		}
+		tensor.AddRowSums(l.Bias.Grad.Data, dy.Data[:rows*l.Out])
 	}
 	if l.NoGrad {
 		return nil

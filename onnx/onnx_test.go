@@ -292,6 +292,8 @@ func TestLoadErrors(t *testing.T) {
 			in := mp.Graph.Initializer[0]
 			in.RawData = in.RawData[:len(in.RawData)-4]
 		}), []string{"c1.weight", "truncated"}, false},
+		{"huge dims", edit(func(mp *onnxpb.ModelProto) { mp.Graph.Initializer[0].Dims = []int64{1 << 40, 1 << 30} }), []string{"c1.weight"}, false},
+		{"negative dim", edit(func(mp *onnxpb.ModelProto) { mp.Graph.Initializer[0].Dims[0] = -8 }), []string{"c1.weight"}, false},
 		{"external data", edit(func(mp *onnxpb.ModelProto) {
 			mp.Graph.Initializer[0].DataLocation = onnxpb.TensorProto_EXTERNAL.Enum()
 		}), []string{"c1.weight", "external"}, false},

@@ -19,6 +19,7 @@ import (
 	"github.com/frpt/frpt/progress"
 	"github.com/frpt/frpt/report"
 	"github.com/frpt/frpt/reverse"
+	"github.com/frpt/frpt/task"
 	"github.com/frpt/frpt/tensor"
 
 	"gonum.org/v1/gonum/stat"
@@ -63,6 +64,11 @@ type AblationConfig struct {
 	Workers     int    // concurrent runs (each single-threaded)
 	Results     string // JSON-lines file the finished runs are appended to
 	OutDir      string // summary folder (default: the results file's folder)
+	// Task is this process's share of a grid split over several: run i of the grid (in
+	// the order of ablationRuns) is task i mod N's, appended to the task's own file
+	// beside Results (task.File). Every call reads the runs of all task files; the call
+	// that finds the grid complete writes the summary.
+	Task task.Task
 }
 
 // DefaultAblation returns the ablation's settings: the three targets, α ∈ {0.1, 0.3, 0.9},
@@ -157,6 +163,7 @@ type AblationSummary struct {
 	Runs       []AblationResult `json:"-"`
 	Cells      []AblationCell   `json:"cells"`
 	New        int              `json:"-"` // runs done by this call
+	Missing    int              `json:"-"` // runs of other tasks not finished yet (no summary written)
 	Files      []string         `json:"-"`
 }
 
@@ -224,20 +231,24 @@ func RunAblation(ctx context.Context, cfg AblationConfig, w io.Writer) (*Ablatio
 		return nil, fmt.Errorf("ablation: %w", err)
 	}
 	removeStale(filepath.Dir(cfg.Results), cfg.OutDir)
-	done, err := readJSONLines[AblationResult](cfg.Results)
+	own := cfg.Task.File(cfg.Results)
+	done, err := readJSONLines[AblationResult](own)
 	if err != nil {
 		return nil, fmt.Errorf("ablation: %w", err)
 	}
-	have := map[string]int{}
-	for i, r := range done {
-		have[r.Key()] = i
+	all, err := readAblationTasks(cfg.Results)
+	if err != nil {
+		return nil, err
 	}
 	grid := ablationRuns(cfg, base)
 	var todo []AblationRun
-	for _, r := range grid {
-		if _, ok := have[r.Key()]; !ok {
+	for i, r := range grid {
+		if _, ok := all[r.Key()]; !ok && cfg.Task.Owns(i) {
 			todo = append(todo, r)
 		}
+	}
+	if cfg.Task.Split() {
+		fmt.Fprintf(w, "embedding ablation: %s: runs i ≡ %d mod %d of the %d-run grid into %s\n", cfg.Task.Describe(), cfg.Task.Index, cfg.Task.Count, len(grid), own)
 	}
 	test, err := openSplit(cfg.Dataset, "test", cfg.DataDir, 0)
 	if err != nil {
@@ -253,21 +264,28 @@ func RunAblation(ctx context.Context, cfg AblationConfig, w io.Writer) (*Ablatio
 		} else if set, err = ablationPass(ctx, cfg, w); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(w, "embedding ablation: %d runs to do (%d of %d already in %s), %d workers\n", len(todo), len(grid)-len(todo), len(grid), cfg.Results, max(cfg.Workers, 1))
-		if done, err = runAblationJobs(ctx, cfg, todo, set, test, done, w); err != nil {
+		fmt.Fprintf(w, "embedding ablation: %d runs to do (%d of %d already done), %d workers\n", len(todo), len(all), len(grid), max(cfg.Workers, 1))
+		if _, err = runAblationJobs(ctx, cfg, own, todo, set, test, done, w); err != nil {
 			return nil, err
 		}
 		sum.New = len(todo)
-		for i, r := range done {
-			have[r.Key()] = i
+		if all, err = readAblationTasks(cfg.Results); err != nil { // other tasks may have finished meanwhile
+			return nil, err
 		}
 	}
 	for _, r := range grid {
-		i, ok := have[r.Key()]
-		if !ok {
-			return nil, fmt.Errorf("ablation: run %s missing from %s after the grid finished", r.Key(), cfg.Results)
+		if res, ok := all[r.Key()]; ok {
+			sum.Runs = append(sum.Runs, res)
+		} else {
+			sum.Missing++
 		}
-		sum.Runs = append(sum.Runs, done[i])
+	}
+	if sum.Missing > 0 {
+		if !cfg.Task.Split() {
+			return nil, fmt.Errorf("ablation: %d runs missing from %s after the grid finished", sum.Missing, cfg.Results)
+		}
+		fmt.Fprintf(w, "embedding ablation: %s done; %d runs of other tasks not finished yet: the last task to finish (or a rerun of any task) writes the summary\n", cfg.Task, sum.Missing)
+		return sum, nil
 	}
 	if sum.Pretrained, err = pretrainedAccuracy(ctx, cfg, sha, test); err != nil {
 		return nil, err
@@ -281,8 +299,8 @@ func RunAblation(ctx context.Context, cfg AblationConfig, w io.Writer) (*Ablatio
 
 // runAblationJobs runs todo with cfg.Workers concurrent runs, appending each finished run
 // to the results file (rewritten atomically with every finished run so far).
-func runAblationJobs(ctx context.Context, cfg AblationConfig, todo []AblationRun, set *CachedSet, test data.Dataset, done []AblationResult, w io.Writer) ([]AblationResult, error) {
-	done, err := runPool(ctx, cfg.Workers, cfg.Results, todo, done,
+func runAblationJobs(ctx context.Context, cfg AblationConfig, results string, todo []AblationRun, set *CachedSet, test data.Dataset, done []AblationResult, w io.Writer) ([]AblationResult, error) {
+	done, err := runPool(ctx, cfg.Workers, results, todo, done,
 		func(run AblationRun) (*AblationResult, error) {
 			r, err := AblationTrain(ctx, run, set, test)
 			if err == nil { // the record names the weights relative to the results file (their hash is in the key)
@@ -298,7 +316,7 @@ func runAblationJobs(ctx context.Context, cfg AblationConfig, todo []AblationRun
 		return done, err
 	}
 	if err := ctx.Err(); err != nil {
-		return done, fmt.Errorf("embedding ablation interrupted (finished runs are in %s; rerun to resume): %w", cfg.Results, err)
+		return done, fmt.Errorf("embedding ablation interrupted (finished runs are in %s; rerun to resume): %w", results, err)
 	}
 	return done, nil
 }
@@ -568,4 +586,12 @@ func ablationReport(cfg AblationConfig, s *AblationSummary) report.Ablation {
 			Mean: float64(c.Mean), CIHigh: float64(c.CIHigh)})
 	}
 	return r
+}
+
+// readAblationTasks reads the finished runs of the results file and of every task file
+// beside it, by run key. A run found in two files must have the same test accuracies in
+// both (runs are deterministic); otherwise both files are named.
+func readAblationTasks(results string) (map[string]AblationResult, error) {
+	return readTaskRecords(results, "ablation", AblationResult.Key,
+		func(a, b AblationResult) bool { return !slices.Equal(a.TestAcc, b.TestAcc) })
 }

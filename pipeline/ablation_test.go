@@ -8,10 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/frpt/frpt/reverse"
+	"github.com/frpt/frpt/task"
 )
 
 // TestAblationTargetsByHand checks the three output targets on hand-made logits: one-hot,
@@ -73,17 +75,24 @@ func TestAblationTargetsByHand(t *testing.T) {
 	}
 }
 
+// tinyAblation is an ablation of SimpleCNN-v2 on the first limit MNIST images: 1 epoch,
+// seed 0, α ∈ {0, 0.3} (four runs), results in <dir>/one/results.jsonl of a new folder dir.
+func tinyAblation(t *testing.T, limit int) (AblationConfig, string) {
+	needMNIST(t)
+	dir := t.TempDir()
+	cfg := DefaultAblation()
+	cfg.Model, cfg.Dataset, cfg.Weights = "simplecnn-v2", "mnist", savedModel(t, dir)
+	cfg.Limit, cfg.Epochs, cfg.Seeds, cfg.Alphas = limit, 1, []uint64{0}, []float64{0, 0.3}
+	cfg.Results = filepath.Join(dir, "one", "results.jsonl")
+	return cfg, dir
+}
+
 // TestAblationRunResume runs a tiny ablation on real MNIST (512 images, 1 epoch, 1 seed,
 // α ∈ {0, 0.3}): four runs, the summary files, a rerun that does nothing, and a resumed
 // run (its line removed) that reproduces the same accuracy.
 func TestAblationRunResume(t *testing.T) {
-	needMNIST(t)
 	ctx := context.Background()
-	dir := t.TempDir()
-	cfg := DefaultAblation()
-	cfg.Model, cfg.Dataset, cfg.Weights = "simplecnn-v2", "mnist", savedModel(t, dir)
-	cfg.Limit, cfg.Epochs, cfg.Seeds, cfg.Alphas = 512, 1, []uint64{0}, []float64{0, 0.3}
-	cfg.Results = filepath.Join(dir, "ablation", "results.jsonl")
+	cfg, _ := tinyAblation(t, 512)
 	sum, err := RunAblation(ctx, cfg, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -154,5 +163,63 @@ func TestAblationRunResume(t *testing.T) {
 		if r.Embedding == "nearest" && !reflect.DeepEqual(r.TestAcc, removed.TestAcc) {
 			t.Errorf("resumed nearest run: test acc %v, first time %v", r.TestAcc, removed.TestAcc)
 		}
+	}
+}
+
+// TestAblationTasks runs the same tiny ablation as one process and as 2 tasks (one after
+// the other into one folder): the first task leaves the summary to the second, whose
+// summary equals the one-process summary byte for byte, run by run; a later call without
+// a task reads the task files, runs nothing and writes the same summary again.
+func TestAblationTasks(t *testing.T) {
+	ctx := context.Background()
+	cfg, dir := tinyAblation(t, 256)
+	one, err := RunAblation(ctx, cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Results = filepath.Join(dir, "two", "results.jsonl")
+	summary := filepath.Join(dir, "two", "ablation-summary.csv")
+	cfg.Task = task.Task{Index: 1, Count: 2}
+	first, err := RunAblation(ctx, cfg, io.Discard)
+	if err != nil || first.New != 2 || first.Missing != 2 {
+		t.Fatalf("task 1/2: %d runs done, %d missing (want 2, 2), %v", first.New, first.Missing, err)
+	}
+	if _, err := os.Stat(summary); err == nil {
+		t.Fatal("task 1/2 wrote a summary before task 0/2 ran")
+	}
+	cfg.Task = task.Task{Index: 0, Count: 2}
+	var log strings.Builder
+	last, err := RunAblation(ctx, cfg, &log)
+	if err != nil || last.New != 2 || last.Missing != 0 || !strings.Contains(log.String(), "task 0/2") {
+		t.Fatalf("task 0/2: %d runs done, %d missing (want 2, 0), %v; log %q", last.New, last.Missing, err, log.String())
+	}
+	for _, f := range []string{task.Task{Index: 0, Count: 2}.File(cfg.Results), task.Task{Index: 1, Count: 2}.File(cfg.Results)} {
+		if runs, err := readJSONLines[AblationResult](f); err != nil || len(runs) != 2 {
+			t.Errorf("%s: %d runs, %v; want 2", f, len(runs), err)
+		}
+	}
+	noTimes := func(rs []AblationResult) []AblationResult {
+		out := slices.Clone(rs)
+		for i := range out {
+			out[i].EpochSecs = nil // wall time, the one field that differs
+		}
+		return out
+	}
+	if !reflect.DeepEqual(noTimes(one.Runs), noTimes(last.Runs)) {
+		t.Errorf("2-task runs differ from the one-process runs:\n%+v\n%+v", last.Runs, one.Runs)
+	}
+	want, _ := os.ReadFile(filepath.Join(dir, "one", "ablation-summary.csv"))
+	got, err := os.ReadFile(summary)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("2-task summary (%v):\n%s\nwant\n%s", err, got, want)
+	}
+	os.Remove(summary)
+	cfg.Task = task.Whole
+	merged, err := RunAblation(ctx, cfg, io.Discard)
+	if err != nil || merged.New != 0 {
+		t.Fatalf("merge without a task: %d runs redone, %v", merged.New, err)
+	}
+	if got, _ := os.ReadFile(summary); !bytes.Equal(got, want) {
+		t.Errorf("merged summary:\n%s\nwant\n%s", got, want)
 	}
 }

@@ -35,8 +35,12 @@ func DescribeDatasets(w io.Writer) {
 }
 
 // DescribeModel prints a model's children with their split indices, parameter counts and
-// the shape of every tap for one input.
+// the shape of every tap for one input; an ONNX model (a path ending in .onnx) is
+// described by DescribeImported with the reverse chain it gets by default.
 func DescribeModel(w io.Writer, name, dataset string) error {
+	if models.IsONNX(name) {
+		return DescribeImported(w, name, dataset, ImportedChainOptions())
+	}
 	m, err := models.New[float32](name, dataset, 0)
 	if err != nil {
 		return err

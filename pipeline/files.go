@@ -12,6 +12,7 @@ import (
 	"github.com/frpt/frpt/atomicfile"
 	"github.com/frpt/frpt/checkpoint"
 	"github.com/frpt/frpt/models"
+	"github.com/frpt/frpt/task"
 )
 
 // WriteFileAtomic writes data to path through a temporary file in the same folder and a
@@ -124,4 +125,34 @@ func loadWeights(m models.Model[float32], weights string) error {
 	}
 	_, err := checkpoint.LoadInto(weights, m.Params())
 	return err
+}
+
+// readTaskRecords reads the JSON-lines records of base and of every task file beside it
+// (task.Files: base first, then the task files in name order) into one map by key. A
+// record found in several files is taken from the first; when differ is given and
+// reports the two as different, that is an error naming both files. what names the
+// command in errors.
+func readTaskRecords[T any](base, what string, key func(T) string, differ func(a, b T) bool) (map[string]T, error) {
+	files, err := task.Files(base)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	all, from := map[string]T{}, map[string]string{}
+	for _, f := range append([]string{base}, files...) {
+		recs, err := readJSONLines[T](f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		for _, r := range recs {
+			k := key(r)
+			prev, ok := all[k]
+			switch {
+			case !ok:
+				all[k], from[k] = r, f
+			case differ != nil && differ(prev, r):
+				return nil, fmt.Errorf("%s: %s is in %s and in %s with different results", what, k, from[k], f)
+			}
+		}
+	}
+	return all, nil
 }

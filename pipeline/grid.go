@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/frpt/frpt/report"
 	"github.com/frpt/frpt/task"
@@ -27,6 +28,11 @@ type GridConfig struct {
 	// run list (tap × c_rec × seed, in that order) whose position i has i mod N = I,
 	// appended to the task's own file beside Results (task.File).
 	Task task.Task
+	// Save is the folder each run's post-trained weights are written to (--save; "" saves
+	// none): the best epoch's by test accuracy, or the last epoch's with SaveLast
+	// (--save-last). See posttrain_save.go.
+	Save     string
+	SaveLast bool
 }
 
 // runList is the grid's full run list in its fixed order: taps, then c_rec, then seeds.
@@ -36,7 +42,7 @@ func (g GridConfig) runList() []PostTrainConfig {
 		for _, c := range g.CRecs {
 			for _, s := range g.Seeds {
 				run := g.Base
-				run.Tap, run.CRec, run.Seed = tap, c, s
+				run.Tap, run.CRec, run.Seed, run.Keep = tap, c, s, g.keepMode()
 				out = append(out, run)
 			}
 		}
@@ -111,12 +117,11 @@ func RunGrid(ctx context.Context, cfg GridConfig, w io.Writer) ([]RunResult, err
 		}
 	}
 	if cfg.Task.Split() {
-		src := ""
-		if cfg.Task.Source != "" {
-			src = " (" + cfg.Task.Source + ")"
-		}
-		fmt.Fprintf(w, "%s%s: runs i ≡ %d mod %d of the %d-run grid (%d runs) into %s\n",
-			cfg.Task, src, cfg.Task.Index, cfg.Task.Count, len(cfg.runList()), len(cfg.TaskRuns()), own)
+		fmt.Fprintf(w, "%s: runs i ≡ %d mod %d of the %d-run grid (%d runs) into %s\n",
+			cfg.Task.Describe(), cfg.Task.Index, cfg.Task.Count, len(cfg.runList()), len(cfg.TaskRuns()), own)
+	}
+	if cfg.Save != "" {
+		noteUnsaved(w, cfg, done)
 	}
 	if len(todo) == 0 {
 		return done, nil
@@ -134,6 +139,9 @@ func RunGrid(ctx context.Context, cfg GridConfig, w io.Writer) ([]RunResult, err
 	return runPool(ctx, cfg.Workers, own, todo, done,
 		func(run PostTrainConfig) (*RunResult, error) {
 			r, err := PostTrain(ctx, run, set, test, nil)
+			if err == nil && cfg.Save != "" { // written before runPool appends the run's line
+				err = saveKept(cfg.Save, cfg.Results, r)
+			}
 			if err == nil { // the record names the weights relative to the results file, with their hash
 				r.Weights, r.WeightsSHA256, r.TestLimit = report.RecordedPath(cfg.Results, run.Weights), sha, cfg.TestLimit
 			}
@@ -142,6 +150,25 @@ func RunGrid(ctx context.Context, cfg GridConfig, w io.Writer) ([]RunResult, err
 		func(run PostTrainConfig, r *RunResult) string {
 			return fmt.Sprintf("%s: best %.2f%% mean %.2f%%", run.Key(), 100*r.Best, 100*r.Mean)
 		}, w)
+}
+
+// noteUnsaved tells which runs of the grid's own results file, finished before and so
+// not run again, have no saved weights (they ran without --save).
+func noteUnsaved(w io.Writer, cfg GridConfig, done []RunResult) {
+	var keys []string
+	for _, r := range done {
+		if r.Saved == "" {
+			keys = append(keys, r.Key())
+		}
+	}
+	n := len(keys)
+	if n > 5 {
+		keys = append(keys[:5], "…")
+	}
+	if len(keys) > 0 {
+		fmt.Fprintf(w, "--save: %d runs already in %s were made without --save and are not run again, so they have no saved weights (%s); post-train them into another --results to save them\n",
+			n, cfg.Task.File(cfg.Results), strings.Join(keys, ", "))
+	}
 }
 
 // ReportRun converts a finished run for package report.

@@ -408,6 +408,7 @@ func postTrainHierarchical(ctx context.Context, cfg PostTrainConfig, set *Cached
 		return nil, err
 	}
 	res := &RunResult{PostTrainConfig: cfg}
+	keep := weightKeeper{mode: cfg.Keep} // of the stitched model, the one tested
 	for _, s := range h.segs {
 		res.Segments = append(res.Segments, s.name())
 	}
@@ -444,6 +445,7 @@ func postTrainHierarchical(ctx context.Context, cfg PostTrainConfig, set *Cached
 		res.EpochSecs = append(res.EpochSecs, secs)
 		res.SegmentMSE = append(res.SegmentMSE, mses)
 		res.SegmentSecs = append(res.SegmentSecs, segSecs)
+		keep.epochDone(m, epoch, ev.Accuracy)
 		if w != nil {
 			parts := make([]string, len(h.segs))
 			for i, s := range h.segs {
@@ -452,6 +454,7 @@ func postTrainHierarchical(ctx context.Context, cfg PostTrainConfig, set *Cached
 			fmt.Fprintf(w, "%s epoch %d: test %.2f%% (%.1f s; %s)\n", cfg.Key(), epoch, 100*ev.Accuracy, secs, strings.Join(parts, ", "))
 		}
 	}
+	res.kept = keep.kept(h.stitched)
 	res.Best, res.Mean = bestAndMean(res.TestAcc)
 	if last := h.segs[len(h.segs)-1]; last.steps > 0 {
 		res.MeanWeight = last.wSum / float64(last.steps)

@@ -1,8 +1,11 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -87,5 +90,81 @@ func TestResultsFitNamesTheDifferingSetting(t *testing.T) {
 	other := []RunResult{{PostTrainConfig: PostTrainConfig{Model: "resnet18", Mode: "coupled", Epochs: 1}}}
 	if err := resultsFit("r.jsonl", other, g, "abc"); err != nil {
 		t.Fatalf("a run of another model is not this grid's: %v", err)
+	}
+}
+
+// A kill after the optimiser's state is written but before the model's last checkpoint
+// leaves the two an epoch apart. The rerun resumes from the kept optimiser state of the
+// model's epoch, redoes the lost epoch and ends on the same bits as an uninterrupted run.
+func TestResumeAfterKillBetweenOptimizerAndModel(t *testing.T) {
+	needMNIST(t)
+	cfg, err := DefaultRecipe("simplecnn-v2", "mnist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, two := t.TempDir(), t.TempDir()
+	cfg.Epochs, cfg.Limit = 1, 256
+	cfg.OutDir = one
+	if _, err := Pretrain(context.Background(), cfg, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Epochs, cfg.OutDir = 2, two
+	if _, err := Pretrain(context.Background(), cfg, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join(two, LastCheckpoint))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := t.TempDir() // the uninterrupted run's optimizer files
+	for _, name := range []string{optimizerFile, optimizerPrev} {
+		b, err := os.ReadFile(filepath.Join(two, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(ref, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// the state of the kill window: optimiser of epoch 2 (and the kept one of epoch 1), model of epoch 1
+	epoch1, err := os.ReadFile(filepath.Join(one, LastCheckpoint))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(two, LastCheckpoint), epoch1, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if _, err := Pretrain(context.Background(), cfg, &out); err != nil {
+		t.Fatalf("resume in the kill window: %v", err)
+	}
+	if !strings.Contains(out.String(), "resuming") || !strings.Contains(out.String(), "after epoch 1") {
+		t.Fatalf("output %q, want a resume after epoch 1", out.String())
+	}
+	got, err := os.ReadFile(filepath.Join(two, LastCheckpoint))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("the resumed run's last checkpoint differs from the uninterrupted run's")
+	}
+	for _, name := range []string{optimizerFile, optimizerPrev} {
+		a, errA := os.ReadFile(filepath.Join(two, name))
+		b, errB := os.ReadFile(filepath.Join(ref, name))
+		if errA != nil || errB != nil || !bytes.Equal(a, b) {
+			t.Fatalf("%s differs from the uninterrupted run's (%v, %v)", name, errA, errB)
+		}
+	}
+	// with neither state matching the model, the refusal names both files and their epochs
+	if err := os.Remove(filepath.Join(two, optimizerPrev)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(two, LastCheckpoint), epoch1, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Epochs = 3
+	_, err = Pretrain(context.Background(), cfg, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "the model is from epoch 1 but optimizer.safetensors is from epoch 2; use --fresh") {
+		t.Fatalf("error %v, want the mismatch named", err)
 	}
 }

@@ -32,6 +32,9 @@ type PostTrainConfig struct {
 	// (tap "all": every segment between two taps trained on its own, concurrently;
 	// hierarchical.go).
 	Mode string `json:"mode"`
+	// Keep makes the run hold the weights of one epoch for saving (KeepBest, KeepLast;
+	// "" none); the grid writes them (GridConfig.Save, posttrain_save.go).
+	Keep string `json:"-"`
 }
 
 // DefaultPostTrain returns the paper's post-training settings: AdamW lr 5e-5, weight
@@ -68,6 +71,16 @@ type RunResult struct {
 	// PrecomputeSecs is the one-off pass of the frozen pretrained front that computes
 	// the segments' inputs (hierarchical mode; not in EpochSecs).
 	PrecomputeSecs float64 `json:"precompute_seconds,omitempty"`
+	// Saved is the post-trained weights file the grid wrote (GridConfig.Save: the epoch
+	// SavedEpoch, the best or the last), recorded like Weights relative to the results
+	// file's folder, with its SHA-256; SavedONNX is the .onnx copy beside it (ONNX models).
+	Saved           string `json:"saved,omitempty"`
+	SavedSHA256     string `json:"saved_sha256,omitempty"`
+	SavedONNX       string `json:"saved_onnx,omitempty"`
+	SavedONNXSHA256 string `json:"saved_onnx_sha256,omitempty"`
+	SavedEpoch      int    `json:"saved_epoch,omitempty"`
+
+	kept *keptWeights // the weights to save (cfg.Keep), until the grid has written them
 }
 
 // Key identifies a run in a grid.
@@ -97,6 +110,9 @@ func (e *emaWeight) update(ce, mse float64) float64 {
 
 // PostTrain runs one post-training job on a loaded cache and test split.
 func PostTrain(ctx context.Context, cfg PostTrainConfig, set *CachedSet, test data.Dataset, w io.Writer) (*RunResult, error) {
+	if cfg.Keep != "" && cfg.Keep != KeepBest && cfg.Keep != KeepLast {
+		return nil, fmt.Errorf("post-training %s: keep %q: want %q, %q or none", cfg.Key(), cfg.Keep, KeepBest, KeepLast)
+	}
 	if cfg.Mode == "hierarchical" {
 		return postTrainHierarchical(ctx, cfg, set, test, w)
 	}
@@ -117,6 +133,7 @@ func PostTrain(ctx context.Context, cfg PostTrainConfig, set *CachedSet, test da
 	models.FreezeFrom(m, split)
 	opt := nn.NewAdamW(nn.Group[float32]{Params: m.Params(), LR: cfg.LR, WeightDecay: cfg.WD})
 	res := &RunResult{PostTrainConfig: cfg}
+	keep := weightKeeper{mode: cfg.Keep}
 	ema := emaWeight{c: cfg.CRec}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0xf7f7))
 	target, shape := set.Targets[cfg.Tap], set.Shapes[cfg.Tap]
@@ -206,10 +223,12 @@ func PostTrain(ctx context.Context, cfg PostTrainConfig, set *CachedSet, test da
 		res.EvalSecs = append(res.EvalSecs, time.Since(te).Seconds())
 		res.TestAcc = append(res.TestAcc, ev.Accuracy)
 		res.EpochSecs = append(res.EpochSecs, secs)
+		keep.epochDone(m, epoch, ev.Accuracy)
 		if w != nil {
 			fmt.Fprintf(w, "%s epoch %d: test %.2f%% (%.1f s)\n", cfg.Key(), epoch, 100*ev.Accuracy, secs)
 		}
 	}
+	res.kept = keep.kept(m)
 	res.Best, res.Mean = bestAndMean(res.TestAcc)
 	if steps > 0 {
 		res.MeanWeight = wSum / float64(steps)

@@ -51,6 +51,7 @@ const (
 	LastCheckpoint = "last.safetensors"
 	BestCheckpoint = "best.safetensors"
 	optimizerFile  = "optimizer.safetensors"
+	optimizerPrev  = "optimizer.prev.safetensors" // the state before optimizerFile's epoch, kept until last.safetensors catches up
 	logFile        = "log.jsonl"
 	configFile     = "config.json"
 	summaryFile    = "summary.json"
@@ -189,7 +190,7 @@ func finishEpoch(cfg TrainConfig, m models.Model[float32], opt nn.Optimizer, sum
 	if err := WriteFileAtomic(filepath.Join(cfg.OutDir, logFile), lines); err != nil {
 		return err
 	}
-	if err := saveOptimizer(filepath.Join(cfg.OutDir, optimizerFile), opt, el.Epoch); err != nil {
+	if err := rotateOptimizer(cfg.OutDir, opt, el.Epoch); err != nil {
 		return err
 	}
 	if cfg.SaveEvery > 0 && el.Epoch%cfg.SaveEvery == 0 { // before last: a crash redoes the epoch and rewrites it
@@ -237,12 +238,8 @@ func resume(cfg TrainConfig, m models.Model[float32], opt nn.Optimizer, sum *Tra
 	if err != nil {
 		return 0, fmt.Errorf("resume %s: bad epoch in metadata: %w", last, err)
 	}
-	optEpoch, err := loadOptimizer(filepath.Join(cfg.OutDir, optimizerFile), opt)
-	if err != nil {
-		return 0, fmt.Errorf("resume: %w", err)
-	}
-	if optEpoch != epoch {
-		return 0, fmt.Errorf("resume %s: optimizer state is from epoch %d, model from epoch %d; use --fresh", cfg.OutDir, optEpoch, epoch)
+	if err := resumeOptimizer(cfg.OutDir, opt, epoch); err != nil {
+		return 0, err
 	}
 	logs, err := readLog(filepath.Join(cfg.OutDir, logFile))
 	if err != nil {

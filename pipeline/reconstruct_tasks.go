@@ -26,12 +26,8 @@ func describeTodo(w io.Writer, cfg ReconstructConfig, sink shardSink, todo []sam
 	}
 	p := &tw.part
 	lo, hi := p.FirstShard*p.ShardSize, min(p.EndShard*p.ShardSize, p.Total)
-	src := ""
-	if tw.t.Source != "" {
-		src = " (" + tw.t.Source + ")"
-	}
-	fmt.Fprintf(w, "%s%s: shards %d–%d of %d (samples %d–%d of %d) into %s; %d samples to do\n",
-		tw.t, src, p.FirstShard, p.EndShard-1, shardCount(&p.CacheManifest), lo, max(hi-1, lo), p.Total, cfg.OutDir, left)
+	fmt.Fprintf(w, "%s: shards %d–%d of %d (samples %d–%d of %d) into %s; %d samples to do\n",
+		tw.t.Describe(), p.FirstShard, p.EndShard-1, shardCount(&p.CacheManifest), lo, max(hi-1, lo), p.Total, cfg.OutDir, left)
 	return left
 }
 

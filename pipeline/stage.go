@@ -23,6 +23,7 @@ import (
 	"github.com/frpt/frpt/report"
 	"github.com/frpt/frpt/reverse"
 	"github.com/frpt/frpt/stats"
+	"github.com/frpt/frpt/task"
 	"github.com/frpt/frpt/tensor"
 )
 
@@ -53,6 +54,11 @@ type StageConfig struct {
 	// DropFirst stages are left out of the correlations (the paper drops the first).
 	DropFirst int
 	Chain     reverse.ChainOptions
+	// Task is this process's share of a study split over several: checkpoint i (in epoch
+	// order) is task i mod N's, its stage appended to the task's own state file beside
+	// stages.jsonl (task.File). The call that finds every stage done writes the merged
+	// stages.jsonl and the summary files.
+	Task task.Task
 }
 
 // DefaultStageConfig returns the study's defaults: 5000 probe images, batch 256, the first
@@ -133,6 +139,7 @@ type StageSummary struct {
 	Stages       []StageResult      `json:"stages"`
 	Correlations []StageCorrelation `json:"correlations"`
 	New          int                `json:"-"` // stages computed by this call
+	Missing      int                `json:"-"` // stages of other tasks not finished yet (no summary written)
 	Files        []string           `json:"-"`
 }
 
@@ -233,45 +240,75 @@ func StageStudy(ctx context.Context, cfg StageConfig, w io.Writer) (*StageSummar
 	}
 	removeStale(cfg.OutDir)
 	statePath := filepath.Join(cfg.OutDir, "stages.jsonl")
-	all, err := readJSONLines[StageResult](statePath)
+	own := cfg.Task.File(statePath)
+	mine, err := readJSONLines[StageResult](own)
 	if err != nil {
 		return nil, fmt.Errorf("stage study: %w", err)
 	}
-	have := map[string]int{}
-	for i, r := range all {
-		have[r.key()] = i
+	have, err := readStageTasks(statePath)
+	if err != nil {
+		return nil, err
 	}
 	sum := &StageSummary{Run: report.RecordedPath(filepath.Join(cfg.OutDir, "correlations.json"), cfg.RunDir), Model: cfg.Model, Dataset: cfg.Dataset, Samples: ds.Len(), DropFirst: cfg.DropFirst}
+	wants := make([]StageResult, len(cks))
 	for i, ck := range cks {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("stage study interrupted before epoch %d (finished stages are kept; rerun to resume): %w", ck.Epoch, err)
-		}
 		sha, err := FileSHA256(ck.Path)
 		if err != nil {
 			return nil, fmt.Errorf("stage study: %w", err)
 		}
-		want := StageResult{Epoch: ck.Epoch, WeightsSHA256: sha, Model: cfg.Model, Dataset: cfg.Dataset, Samples: ds.Len(),
+		wants[i] = StageResult{Epoch: ck.Epoch, WeightsSHA256: sha, Model: cfg.Model, Dataset: cfg.Dataset, Samples: ds.Len(),
 			Embedding: string(cfg.Chain.Embedding), ConvMethod: string(cfg.Chain.ConvMethod), PoolProject: cfg.Chain.GlobalPoolProjection}
-		if j, ok := have[want.key()]; ok {
-			st := all[j]
-			if el, ok := logs[st.Epoch]; ok { // the log may have appeared since
-				st.TestAcc, st.TrainAcc = Num(el.TestAcc), Num(el.TrainAcc)
-			}
-			sum.Stages = append(sum.Stages, st)
+	}
+	if cfg.Task.Split() {
+		fmt.Fprintf(w, "stage study: %s: checkpoints i ≡ %d mod %d of %d into %s\n", cfg.Task.Describe(), cfg.Task.Index, cfg.Task.Count, len(cks), own)
+	}
+	for i, ck := range cks {
+		if _, ok := have[wants[i].key()]; ok || !cfg.Task.Owns(i) {
 			continue
 		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("stage study interrupted before epoch %d (finished stages are kept; rerun to resume): %w", ck.Epoch, err)
+		}
+		want := wants[i]
 		want.Checkpoint = filepath.Base(ck.Path)
 		res, err := probeStage(ctx, cfg, ck, ds, want, logs, fmt.Sprintf("stage %d/%d (epoch %d)", i+1, len(cks), ck.Epoch), w)
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, *res)
-		have[res.key()] = len(all) - 1
-		if err := writeJSONLines(statePath, all); err != nil {
+		mine = append(mine, *res)
+		have[res.key()] = *res
+		if err := writeJSONLines(own, mine); err != nil {
 			return nil, err
 		}
-		sum.Stages = append(sum.Stages, *res)
 		sum.New++
+	}
+	if sum.New > 0 && cfg.Task.Split() { // other tasks may have finished meanwhile
+		if have, err = readStageTasks(statePath); err != nil {
+			return nil, err
+		}
+	}
+	for _, want := range wants {
+		st, ok := have[want.key()]
+		if !ok {
+			sum.Missing++
+			continue
+		}
+		if el, ok := logs[st.Epoch]; ok { // the log may have appeared since
+			st.TestAcc, st.TrainAcc = Num(el.TestAcc), Num(el.TrainAcc)
+		}
+		sum.Stages = append(sum.Stages, st)
+	}
+	if sum.Missing > 0 {
+		if !cfg.Task.Split() {
+			return nil, fmt.Errorf("stage study: %d stages missing from %s after the study finished", sum.Missing, statePath)
+		}
+		fmt.Fprintf(w, "stage study: %s done; %d stages of other tasks not finished yet: the last task to finish (or a rerun) writes the summary\n", cfg.Task, sum.Missing)
+		return sum, nil
+	}
+	if cfg.Task.Split() || len(have) > len(mine) { // merge the task files into the state file
+		if err := writeJSONLines(statePath, sum.Stages); err != nil {
+			return nil, err
+		}
 	}
 	for _, t := range sum.Stages[0].Taps {
 		sum.Taps = append([]string{t.Tap}, sum.Taps...)
@@ -281,6 +318,13 @@ func StageStudy(ctx context.Context, cfg StageConfig, w io.Writer) (*StageSummar
 		return nil, err
 	}
 	return sum, nil
+}
+
+// readStageTasks reads the finished stages of the state file and of every task file beside
+// it, by key; the first file (the state file, then the task files in name order) wins for
+// a stage found in several (stages are deterministic up to their timing).
+func readStageTasks(statePath string) (map[string]StageResult, error) {
+	return readTaskRecords(statePath, "stage study", StageResult.key, nil)
 }
 
 // probeStage runs the reverse chain of one checkpoint over the probe images.

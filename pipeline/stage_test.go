@@ -16,26 +16,34 @@ import (
 	"github.com/frpt/frpt/data"
 	"github.com/frpt/frpt/models"
 	"github.com/frpt/frpt/reverse"
+	"github.com/frpt/frpt/task"
 	"github.com/frpt/frpt/tensor"
 )
+
+// snapshotRun trains SimpleCNN-v2 on 256 MNIST images for epochs epochs, keeping a
+// snapshot every saveEvery, into <dir>/run of a new folder dir.
+func snapshotRun(t *testing.T, epochs, saveEvery int) (TrainConfig, string) {
+	needMNIST(t)
+	dir := t.TempDir()
+	cfg, err := DefaultRecipe("simplecnn-v2", "mnist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.OutDir, cfg.Limit, cfg.BatchSize, cfg.Epochs, cfg.SaveEvery = filepath.Join(dir, "run"), 256, 64, epochs, saveEvery
+	if _, err := Pretrain(context.Background(), cfg, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, dir
+}
 
 // TestPretrainSaveEveryAndStageStudy trains a SimpleCNN on 256 real MNIST images with
 // --save-every (changed on resume), then runs the stage study on its snapshots: finite
 // gaps that match an independent reverse chain, the expected CSV columns, correlations
 // over the stages after the first, and resuming without recomputation.
 func TestPretrainSaveEveryAndStageStudy(t *testing.T) {
-	needMNIST(t)
 	ctx := context.Background()
-	dir := t.TempDir()
-	run := filepath.Join(dir, "run")
-	cfg, err := DefaultRecipe("simplecnn-v2", "mnist")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.OutDir, cfg.Limit, cfg.BatchSize, cfg.Epochs, cfg.SaveEvery = run, 256, 64, 2, 2
-	if _, err := Pretrain(ctx, cfg, io.Discard); err != nil {
-		t.Fatal(err)
-	}
+	cfg, _ := snapshotRun(t, 2, 2)
+	run := cfg.OutDir
 	if _, err := os.Stat(filepath.Join(run, EpochCheckpoint(1))); !os.IsNotExist(err) {
 		t.Fatalf("epoch 1 snapshot written with save-every 2 (stat: %v)", err)
 	}
@@ -203,4 +211,48 @@ func readCSV(t *testing.T, path string) [][]string {
 		t.Fatalf("%s: %v (%d rows)", path, err, len(rows))
 	}
 	return rows
+}
+
+// TestStageStudyTasks runs the stage study of a 3-snapshot run as one process and as 2
+// tasks into one folder: the first task to run leaves the summary to the second, whose
+// stages.csv and correlations.csv equal the one-process files byte for byte.
+func TestStageStudyTasks(t *testing.T) {
+	ctx := context.Background()
+	cfg, dir := snapshotRun(t, 3, 1)
+	run := cfg.OutDir
+	sc := DefaultStageConfig()
+	sc.RunDir, sc.Limit, sc.Batch, sc.DropFirst = run, 64, 32, 0
+	sc.OutDir = filepath.Join(dir, "one")
+	if _, err := StageStudy(ctx, sc, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	sc.OutDir = filepath.Join(dir, "two")
+	sc.Task = task.Task{Index: 1, Count: 2}
+	first, err := StageStudy(ctx, sc, io.Discard)
+	if err != nil || first.New != 1 || first.Missing != 2 {
+		t.Fatalf("task 1/2: %d stages done, %d missing (want 1, 2), %v", first.New, first.Missing, err)
+	}
+	if _, err := os.Stat(filepath.Join(sc.OutDir, "stages.csv")); err == nil {
+		t.Fatal("task 1/2 wrote the summary before task 0/2 ran")
+	}
+	sc.Task = task.Task{Index: 0, Count: 2}
+	last, err := StageStudy(ctx, sc, io.Discard)
+	if err != nil || last.New != 2 || last.Missing != 0 || len(last.Stages) != 3 {
+		t.Fatalf("task 0/2: %d stages done, %d missing, %d stages (want 2, 0, 3), %v", last.New, last.Missing, len(last.Stages), err)
+	}
+	for _, f := range []string{"stages.csv", "correlations.csv"} {
+		want, _ := os.ReadFile(filepath.Join(dir, "one", f))
+		got, err := os.ReadFile(filepath.Join(sc.OutDir, f))
+		if err != nil || len(want) == 0 || !bytes.Equal(got, want) {
+			t.Errorf("%s of 2 tasks (%v):\n%s\nwant\n%s", f, err, got, want)
+		}
+	}
+	merged, err := readJSONLines[StageResult](filepath.Join(sc.OutDir, "stages.jsonl"))
+	if err != nil || len(merged) != 3 {
+		t.Errorf("merged stages.jsonl: %d stages, %v; want 3", len(merged), err)
+	}
+	sc.Task = task.Whole
+	if again, err := StageStudy(ctx, sc, io.Discard); err != nil || again.New != 0 || len(again.Stages) != 3 {
+		t.Errorf("rerun without a task: %d stages redone, %v", again.New, err)
+	}
 }

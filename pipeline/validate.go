@@ -42,6 +42,7 @@ func chainDefaults(o reverse.ChainOptions) reverse.ChainOptions {
 	if o.Kappa == 0 {
 		d := reverse.DefaultChainOptions()
 		d.Embedding, d.ConvMethod, d.GlobalPoolProjection = o.Embedding, o.ConvMethod, o.GlobalPoolProjection
+		d.GraphPoolBroadcast = o.GraphPoolBroadcast
 		o = d
 	}
 	if o.Embedding == "" {
@@ -156,6 +157,7 @@ func (g GridConfig) Validate() error {
 		fc.List("--seeds", g.Seeds),
 		fc.IntAtLeast("--workers", g.Workers, 1),
 		fc.IntAtLeast("--test-limit", g.TestLimit, 0),
+		g.checkSave(),
 	)
 	if err != nil {
 		return err

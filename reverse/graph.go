@@ -189,7 +189,7 @@ func (c *Chain) runGraph(r *Reconstruction, fwd map[string]*tensor.T[float32], o
 	for cut := n; cut > gc.low; cut-- {
 		u, s := units[cut-1], &gc.steps[cut-1]
 		anchor, forward := cuts[cut-1], cuts[cut]
-		x, d, err := c.graphStep(s, anchor, forward, target)
+		x, d, comp, err := c.graphStep(s, anchor, forward, target)
 		if err != nil {
 			return fmt.Errorf("reverse %s %s: %w", u.Op, u.Name, err)
 		}
@@ -199,6 +199,10 @@ func (c *Chain) runGraph(r *Reconstruction, fwd map[string]*tensor.T[float32], o
 		target = x
 		methods = append(methods, d.Method)
 		td.Fallbacks += d.Fallbacks
+		if comp != nil { // as the zoo chains record their composite blocks
+			td.History = append(td.History, comp.History...)
+			td.Guarded = td.Guarded || comp.Guarded
+		}
 		if d.Method != "reshape" && !strings.HasPrefix(d.Method, "composite") {
 			td.RelResid = d.RelResid
 		}
@@ -233,33 +237,36 @@ func keepUnchanged(x []float64, anchor, forward *tensor.T[float32], target []flo
 	}
 }
 
-// graphStep reverses one unit: the anchor is its forward input, forward its output.
-func (c *Chain) graphStep(s *graphStep, anchor, forward *tensor.T[float32], target []float64) ([]float64, Diag, error) {
+// graphStep reverses one unit: the anchor is its forward input, forward its output. A
+// composite block also returns the solver's result (error history, guard).
+func (c *Chain) graphStep(s *graphStep, anchor, forward *tensor.T[float32], target []float64) ([]float64, Diag, *CompositeResult, error) {
 	sh := anchor.Shape
 	n := sh[0]
 	switch {
 	case s.conv != nil:
 		opt := c.opt.Options
 		opt.ConvMethod = convMethodFor(s.conv, opt)
-		return s.conv.Reverse(toF64(anchor.Data), n, sh[2], sh[3], target, opt)
+		x, d, err := s.conv.Reverse(toF64(anchor.Data), n, sh[2], sh[3], target, opt)
+		return x, d, nil, err
 	case s.lin.w != nil:
-		return LinearFromForward(s.lin.w, s.lin.b, s.lin.m, s.lin.n, toF64(anchor.Data), toF64(forward.Data), target, c.opt.Options)
+		x, d, err := LinearFromForward(s.lin.w, s.lin.b, s.lin.m, s.lin.n, toF64(anchor.Data), toF64(forward.Data), target, c.opt.Options)
+		return x, d, nil, err
 	case s.bn != nil:
 		ch := s.bn.Weight.Value.Numel()
 		x, err := ReverseBatchNorm(target, n, ch, anchor.Numel()/(n*ch), toF64(s.bn.Weight.Value.Data), toF64(s.bn.Bias.Value.Data),
 			toF64(s.bn.RunningMean.Value.Data), toF64(s.bn.RunningVar.Value.Data), s.bn.Eps)
-		return x, Diag{Method: s.method}, err
+		return x, Diag{Method: s.method}, nil, err
 	case s.act.Name != "":
 		x, err := ReverseActivation(s.act, toF64(anchor.Data), target)
-		return x, Diag{Method: s.method}, err
+		return x, Diag{Method: s.method}, nil, err
 	case s.k > 0:
 		x, err := ReversePool(s.pool, toF64(anchor.Data), n, sh[1], sh[2], sh[3], s.k, s.k, target, 0)
-		return x, Diag{Method: s.method}, err
+		return x, Diag{Method: s.method}, nil, err
 	case s.global:
 		x, err := ReverseGlobalAvgPool(toF64(anchor.Data), n, sh[1], sh[2], sh[3], target, s.method == "globalpool-projection")
-		return x, Diag{Method: s.method}, err
+		return x, Diag{Method: s.method}, nil, err
 	case s.shape:
-		return target, Diag{Method: s.method}, nil
+		return target, Diag{Method: s.method}, nil, nil
 	}
 	opt := c.opt.Options
 	opt.CompositeDamping = c.opt.ResNetDamping
@@ -267,11 +274,11 @@ func (c *Chain) graphStep(s *graphStep, anchor, forward *tensor.T[float32], targ
 	copy(t.Data, toF32(target))
 	z, res, err := Composite[float32](s.comp, anchor.Clone(), t, opt)
 	if err != nil {
-		return nil, Diag{}, err
+		return nil, Diag{}, nil, err
 	}
 	d := Diag{Method: "composite-" + res.Method}
 	if len(res.History) > 0 {
 		d.RelResid = res.History[len(res.History)-1]
 	}
-	return toF64(z.Data), d, nil
+	return toF64(z.Data), d, &res, nil
 }

@@ -37,6 +37,14 @@ func (t Task) count() int { return max(t.Count, 1) }
 // String is "task I/N".
 func (t Task) String() string { return fmt.Sprintf("task %d/%d", t.Index, t.count()) }
 
+// Describe is "task I/N" followed by where the task came from in brackets, when known.
+func (t Task) Describe() string {
+	if t.Source == "" {
+		return t.String()
+	}
+	return t.String() + " (" + t.Source + ")"
+}
+
 // Parse reads "I/N" (0 ≤ I < N).
 func Parse(s string) (Task, error) {
 	a, b, ok := strings.Cut(strings.TrimSpace(s), "/")

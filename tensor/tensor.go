@@ -169,3 +169,20 @@ func ConvertSlice[G, F Float](x []F) []G {
 	}
 	return out
 }
+
+// ArgmaxRows returns, for each row of k values of x, the index of its largest value (the
+// first one of ties): the predicted class of every row of logits.
+func ArgmaxRows[F Float](x []F, k int) []int {
+	out := make([]int, len(x)/k)
+	for i := range out {
+		row := x[i*k : (i+1)*k]
+		best := 0
+		for j, v := range row {
+			if v > row[best] {
+				best = j
+			}
+		}
+		out[i] = best
+	}
+	return out
+}

@@ -128,3 +128,15 @@ func copyRows[F Float](dst, src []F, rows, width, dstStride, srcStride int) {
 		copy(dst[r*dstStride:r*dstStride+width], src[r*srcStride:r*srcStride+width])
 	}
 }
+
+// AddRowSums adds the rows of the row-major matrix m (len(m) a multiple of len(dst))
+// to dst, rows in order: dst[j] += Σ_r m[r·len(dst)+j]. It is the bias gradient of a
+// dense layer.
+func AddRowSums[F Float](dst, m []F) {
+	n := len(dst)
+	for r := 0; r+n <= len(m); r += n {
+		for j, v := range m[r : r+n] {
+			dst[j] += v
+		}
+	}
+}

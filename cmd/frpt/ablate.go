@@ -15,6 +15,7 @@ import (
 func newAblateEmbeddingsCmd() *cobra.Command {
 	cfg := pipeline.DefaultAblation()
 	var embeds, alphas, seeds string
+	var tasks taskFlags
 	cmd := &cobra.Command{
 		Use:   "ablate-embeddings",
 		Short: "Ablation of the output target: one-hot vs max-assign vs nearest (spec §3.4, results §7)",
@@ -29,7 +30,13 @@ per seed; test accuracy after every epoch. α = 0 (CE only) runs once per seed a
 Each finished run is appended to --results (JSON lines); rerunning skips finished runs.
 Writes to --out (default: the results folder) ablation-summary.csv/.json, ablation.md and
 ablation.png: mean ± 95 % t-interval over seeds of epoch5/epoch10/mean/best test accuracy
-per target and α, like the paper's ablation figures.`,
+per target and α, like the paper's ablation figures.
+
+On a job array (--task I/N, or SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX, README "On a
+cluster"), run i of the grid (targets × α × seeds, in that fixed order) is task i mod N's and
+goes to its own file beside --results (results.task-IIII-of-NNNN.jsonl). Every task reads all
+the task files; the task that finds the grid complete writes the summary, and so does any
+later call without --task (it runs nothing new): the summary equals a one-process run's.`,
 		Example: `  frpt ablate-embeddings --model simplecnn-v2 --dataset mnist --weights runs/mnist-simplecnn-v2/best.safetensors
   frpt ablate-embeddings --weights w.safetensors --alphas 0,0.1,0.3,0.9 --seeds 0-2 --epochs 5 --limit 10000`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -51,9 +58,16 @@ per target and α, like the paper's ablation figures.`,
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
+			if cfg.Task, err = tasks.resolve(); err != nil {
+				return err
+			}
 			sum, err := pipeline.RunAblation(cmd.Context(), cfg, os.Stderr)
 			if err != nil {
 				return err
+			}
+			if sum.Missing > 0 {
+				fmt.Printf("%s: %d runs done now; %d runs of other tasks still to finish (the last task writes the summary)\n", cfg.Task, sum.New, sum.Missing)
+				return nil
 			}
 			tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "embedding\tα\tmetric\tn\tmean\t95% CI")
@@ -88,5 +102,6 @@ per target and α, like the paper's ablation figures.`,
 	f.IntVar(&cfg.Workers, "workers", cfg.Workers, "concurrent runs")
 	f.StringVar(&cfg.Results, "results", "", "results file (JSON lines; default runs/<dataset>-<model>-ablation/results.jsonl)")
 	f.StringVar(&cfg.OutDir, "out", "", "summary folder (default: the results file's folder)")
+	tasks.register(f)
 	return cmd
 }

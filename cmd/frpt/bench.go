@@ -24,7 +24,10 @@ func newBenchCmd() *cobra.Command {
 		Short: "Measure training, convolution and SGEMM speed (optionally beside PyTorch)",
 		Long: `Measure the speed rows of the project (training steps of SimpleCNN-v2/MNIST, ResNet-18/CIFAR
 and SimpleViT/CIFAR, a 64→64 3×3 convolution, the ResNet-18/MNIST and SimpleViT/Fashion-MNIST
-reverse chains with every target changed, SGEMM). Arguments keep only rows whose name
+reverse chains with every target changed, SGEMM) and the same training steps and reverse
+chains of models imported from ONNX (rows named MODEL-DATASET.onnx: the zoo model's
+PyTorch twin exported with /usr/bin/python3, measured interleaved with the zoo model given
+the same weights; the note gives both figures and the ratio). Arguments keep only rows whose name
 starts with one of them (e.g. "train", "reverse", "sgemm/512"). With --torch the same rows are
 measured with PyTorch (bench/torch_bench.py under /usr/bin/python3, 2 threads) and ratios are
 printed. Every row reports its peak resident set and the allocations per measured call.`,
@@ -85,7 +88,7 @@ printed. Every row reports its peak resident set and the allocations per measure
 
 // runTorch runs the PyTorch twin of the benchmark and reads its rows.
 func runTorch(script string, prefixes []string, budget time.Duration) (map[string]bench.Row, error) {
-	py := "/usr/bin/python3"
+	py := bench.Python
 	if _, err := os.Stat(py); err != nil {
 		return nil, fmt.Errorf("--torch needs Debian's python3-torch at %s: %w", py, err)
 	}

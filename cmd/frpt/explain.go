@@ -30,13 +30,19 @@ only when complete:
   panels/*.png      one panel per sample; index.html and explain.md tie them together
 With --faithfulness also faithfulness.csv/.png and a summary in explain.json: deletion and
 insertion curves of the four FR-PT maps, Grad-CAM and a random map over the first
---faith-samples test samples.`,
+--faith-samples test samples.
+
+explain takes no --task: it does not split cheaply and needs not. Its output is one folder
+written as a whole, and the faithfulness intervals are a bootstrap over every sample's
+curves, so a split would have to write and merge per-sample curves; the whole pass over the
+default 1000 samples takes seconds on 2 cores (3.9 s for SimpleCNN-v2/MNIST at tap z2,
+results/mnist-simplecnn-v2/explain-z2/explain.json), far below a job array's start-up.`,
 		Example: `  frpt explain --weights results/mnist-simplecnn-v2/pretrained-best.safetensors --tap z2 --samples misclassified --out runs/explain-z2
   frpt explain --weights runs/mnist-drop4/best.safetensors --tap z2 --samples misclassified --class 4 --out runs/drop4-explain
   frpt explain --weights W --tap z1 --samples 3,17,200-210 --split train --out runs/x
   frpt explain --weights W --tap z2 --samples all --limit 1000 --faithfulness --out runs/faith`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			importedDefaults(cmd, cfg.Model, &cfg.Weights, &cfg.Chain.GlobalPoolProjection)
+			importedDefaults(cmd, cfg.Model, &cfg.Weights, &cfg.Chain)
 			if cfg.Weights == "" {
 				return fmt.Errorf("--weights is required (a checkpoint from frpt train)")
 			}

@@ -15,10 +15,13 @@ func newInfoCmd() *cobra.Command {
 		Use:   "info",
 		Short: "Describe models, datasets and checkpoints",
 		Long: `Without flags: list the model zoo and where the datasets are found.
---model M --dataset D: the model's children (split indices), parameters and tap shapes.
+--model M --dataset D: the model's children (split indices), parameters and tap shapes;
+for an ONNX file (--model PATH.onnx) its units, the taps with their ONNX tensor names and
+shapes, and the reverse operator of every step of its reverse chain.
 --weights FILE: the tensors and metadata of a checkpoint.`,
 		Example: `  frpt info
   frpt info --model resnet18 --dataset cifar10
+  frpt info --model model.onnx --dataset mnist
   frpt info --weights runs/mnist-simplecnn-v2/best.safetensors`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			w := os.Stdout

@@ -15,8 +15,9 @@ import (
 
 func newPostTrainCmd() *cobra.Command {
 	base := pipeline.DefaultPostTrain()
-	var cache, results, taps, crecs, seeds string
+	var cache, results, taps, crecs, seeds, save string
 	var workers, testLimit int
+	var saveLast bool
 	var tf taskFlags
 	cmd := &cobra.Command{
 		Use:   "posttrain",
@@ -35,11 +36,22 @@ that mode) cuts the model at every tap and trains each segment in→z1, z1→z2,
 on its own and concurrently: input = the pretrained front's feature at its start tap,
 loss = MSE to the cached target at its end tap (CE + w·MSE for the last segment, w
 scaled by c_rec); the stitched model is tested after each epoch (SimpleCNN family
-only). Summarise with frpt report.`,
+only). Summarise with frpt report.
+
+--save DIR keeps each run's post-trained weights: the best epoch's by test accuracy (or
+the last epoch's with --save-last) as DIR/<model>-<mode>-<tap>-c<c_rec>-s<seed>.safetensors
+under the names the model came with (a zoo model: its PyTorch state_dict names, as frpt
+train writes them; an ONNX model: its initializer names, num_batches_tracked included),
+so model.load_state_dict(strict=True) takes them, plus for an ONNX model a copy of the
+.onnx file with the post-trained initializers beside it. Each file is written before
+its run's results line, which records it (path relative to the results file's folder,
+saved, saved_sha256, saved_onnx, saved_onnx_sha256, saved_epoch).`,
 		Example: `  frpt posttrain --cache runs/mnist-cache --weights runs/mnist-simplecnn-v2/best.safetensors \
       --taps out,z2,z1 --crec 0,0.1,0.3 --seeds 0-9 --results runs/mnist-grid/results.jsonl
   frpt posttrain --cache runs/mnist-cache --weights runs/mnist-simplecnn-v2/best.safetensors \
-      --mode hierarchical --crec 0,0.1 --seeds 0-9 --results runs/mnist-grid/results.jsonl`,
+      --mode hierarchical --crec 0,0.1 --seeds 0-9 --results runs/mnist-grid/results.jsonl
+  frpt posttrain --cache runs/mnist-model-cache --model model.onnx --taps z2 --crec 0.1 --seeds 0 \
+      --save runs/mnist-grid/weights --results runs/mnist-grid/results.jsonl`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Every option is checked, and the cache read, before anything is written.
 			if err := flagcheck.Required("--cache", cache, "a feature cache from frpt reconstruct"); err != nil {
@@ -62,7 +74,8 @@ only). Summarise with frpt report.`,
 			if base.Dataset == "" {
 				base.Dataset = c.Manifest.Dataset
 			}
-			g := pipeline.GridConfig{Base: base, Cache: cache, Workers: workers, Results: results, TestLimit: testLimit}
+			g := pipeline.GridConfig{Base: base, Cache: cache, Workers: workers, Results: results, TestLimit: testLimit,
+				Save: save, SaveLast: saveLast}
 			if g.Results == "" {
 				g.Results = filepath.Join(filepath.Dir(filepath.Clean(cache)), base.Dataset+"-grid", "results.jsonl")
 			}
@@ -106,6 +119,8 @@ only). Summarise with frpt report.`,
 	f.Float64Var(&base.WD, "wd", base.WD, "AdamW weight decay")
 	f.StringVar(&base.Mode, "mode", base.Mode, "coupled (the paper), decoupled (MSE only for the front) or hierarchical (every segment between two taps trained on its own, concurrently)")
 	f.IntVar(&workers, "workers", 2, "concurrent runs")
+	f.StringVar(&save, "save", "", "write each run's post-trained weights (safetensors, the model's own names; plus an .onnx copy for an ONNX model) into this folder")
+	f.BoolVar(&saveLast, "save-last", false, "with --save: save the last epoch's weights instead of the best epoch's (by test accuracy)")
 	tf.register(f)
 	f.IntVar(&testLimit, "test-limit", 0, "evaluate on the first N test images only (0: all; for slow models; keep it fixed within a results file)")
 	return cmd

@@ -32,7 +32,7 @@ part (manifest.task-IIII-of-NNNN.json) and summary; the task that finishes last 
 manifest.json, after which the cache opens as one, equal to a one-process cache.`,
 		Example: `  frpt reconstruct --model simplecnn-v2 --dataset mnist --weights runs/mnist-simplecnn-v2/best.safetensors --out runs/mnist-cache`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			importedDefaults(cmd, cfg.Model, &cfg.Weights, &cfg.Chain.GlobalPoolProjection)
+			importedDefaults(cmd, cfg.Model, &cfg.Weights, &cfg.Chain)
 			if cfg.OutDir == "" {
 				cfg.OutDir = fmt.Sprintf("runs/%s-%s-cache", cfg.Dataset, modelLabel(cfg.Model))
 			}

@@ -15,6 +15,7 @@ import (
 func newStageStudyCmd() *cobra.Command {
 	cfg := pipeline.DefaultStageConfig()
 	var conv, embed string
+	var tasks taskFlags
 	cmd := &cobra.Command{
 		Use:   "stage-study",
 		Short: "Relative feature gap per tap against test accuracy over a run's epoch checkpoints (spec §8, results §6)",
@@ -28,7 +29,14 @@ and Spearman ρ and two-sided p-values.
 
 Writes to --out (default <run>/stage-study): stages.jsonl (the resume state: finished
 stages are not recomputed), stages.csv, correlations.csv, correlations.json,
-stage-study.png and report.md. Rerun it while training continues to add new stages.`,
+stage-study.png and report.md. Rerun it while training continues to add new stages.
+
+On a job array (--task I/N, or SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX, README "On a
+cluster"), checkpoint i (in epoch order) is task i mod N's and its stage goes to the task's
+own stages.task-IIII-of-NNNN.jsonl in --out. Every task reads all the task files; the task
+that finds every stage done writes the merged stages.jsonl and the summary files, and so
+does any later call without --task (it probes nothing new): the summary equals a
+one-process run's.`,
 		Example: `  frpt train --dataset mnist --model simplecnn-v2 --epochs 100 --save-every 5 --out runs/mnist-stages
   frpt stage-study --run runs/mnist-stages --limit 5000`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -37,9 +45,17 @@ stage-study.png and report.md. Rerun it while training continues to add new stag
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
+			var err error
+			if cfg.Task, err = tasks.resolve(); err != nil {
+				return err
+			}
 			sum, err := pipeline.StageStudy(cmd.Context(), cfg, os.Stderr)
 			if err != nil {
 				return err
+			}
+			if sum.Missing > 0 {
+				fmt.Printf("%s: %d stages computed now; %d stages of other tasks still to finish (the last task writes the summary)\n", cfg.Task, sum.New, sum.Missing)
+				return nil
 			}
 			tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "tap\tmetric\tn\tPearson r\tp\tSpearman ρ\tp")
@@ -66,6 +82,7 @@ stage-study.png and report.md. Rerun it while training continues to add new stag
 	f.StringVar(&conv, "conv-method", string(reverse.ConvFFTPad), "convolution reverse: fft_pad, fft_oldbound, cg, exact_matrix")
 	f.StringVar(&embed, "embedding", string(reverse.Nearest), "output target: nearest, max-assign, one-hot")
 	f.BoolVar(&cfg.Chain.GlobalPoolProjection, "pool-projection", false, "reverse global average pooling by projection instead of broadcast (default true for an ONNX model)")
+	tasks.register(f)
 	return cmd
 }
 

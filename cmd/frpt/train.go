@@ -17,7 +17,8 @@ func newTrainCmd() *cobra.Command {
 		Long: `Pretrain a model of the zoo (frpt info --models) on a dataset, with the paper's recipe
 for that pair unless flags override it. Writes to --out: config.json, log.jsonl (one JSON
 line per epoch), last.safetensors and best.safetensors (PyTorch state_dict names),
-optimizer.safetensors and summary.json; with --save-every N also epoch-NNN.safetensors
+optimizer.safetensors (and optimizer.prev.safetensors, the state before it, so that a kill
+between the two checkpoints resumes) and summary.json; with --save-every N also epoch-NNN.safetensors
 every N epochs (the checkpoints frpt stage-study probes). Re-running with the same --out
 resumes after the last finished epoch.`,
 		Example: `  frpt train --dataset mnist --model simplecnn-v2
