@@ -5,32 +5,55 @@ import (
 	"sync"
 )
 
+// winoLanes is the number of channels a transform handles at once (one AVX-512 vector).
+const winoLanes = 16
+
 // Winograd convolution F(m×m, 3×3) (Lavin & Gray 2016) for stride-1 3×3 float32
 // convolutions, m = 4 (6×6 input tiles, 36 products) or m = 2 (4×4 tiles, 16 products).
 //
-// Data path of the forward pass, per block of tb tiles (tiles numbered across the whole
-// batch, so small images still fill a block): the input is copied once into zero-padded
-// planes; 16 tiles at a time are gathered (one float32 lane per tile) and transformed,
-// V = Bᵀ·d·B, into the blocked layout V[ξ][ci][t] (ξ < a² the Winograd point, t the
-// tile in the block); the a² element-wise products over channels are a² SGEMMs
-// M[ξ] = U[ξ]·V[ξ] ([Cout, Cin]·[Cin, tb]) on the packed micro-kernels (gemmLocal),
-// with U = G·g·Gᵀ transformed once per call; Y = Aᵀ·M·A is scattered back, 16 tiles at
-// a time. The input gradient is the same computation on dy with the flipped, transposed
-// kernel (padding 2 − pad); the weight gradient transforms x (V) and dy
-// (D = A·dy·Aᵀ), accumulates dU[ξ] += D[ξ]·V[ξ]ᵀ over blocks and returns
+// The transforms work on 16 channels at a time, one float32 lane per channel, so every
+// load and store is a contiguous vector: no gathers or scatters (slow on the AMD and
+// Intel cores we run on). Data path of the forward pass, per block of tile rows
+// (consecutive across the batch, so small images still fill a block):
+//
+//  1. For one tile row and one group of 16 channels, the a input rows it covers are
+//     transposed from NCHW into a channels-last strip P[k][x][c16] (16×16 register
+//     transposes; zeros for the padding).
+//  2. V = Bᵀ·d·B, separably: Bᵀ down the strip's a rows for every column at once, then
+//     Bᵀ across each tile's a columns, written to V[ξ][t][ci] (ξ < a² the Winograd
+//     point, t the tile in the block, ci contiguous).
+//  3. The a² element-wise products over channels are a² SGEMMs on the packed
+//     micro-kernels: M[ξ] = V[ξ]·U[ξ] ([tiles, Cin]·[Cin, Cout]), U = G·g·Gᵀ computed
+//     once per call.
+//  4. Y = Aᵀ·M·A per tile and 16 output channels into a channels-last output strip, which
+//     is transposed back into the NCHW output.
+//
+// Channel counts are padded to multiples of 16 inside (zero rows of U and V). The input
+// gradient is the same computation on dy with the flipped, transposed kernel (padding
+// 2 − pad); the weight gradient transforms x (V) and dy (D = A·dy·Aᵀ, the same strips
+// with the a×m matrix A), accumulates dU[ξ] += D[ξ]ᵀ·V[ξ] over blocks and returns
 // dw = Gᵀ·dU·G.
 
-// winoMats holds the transform matrices of F(m, 3) in winoLin's column-major 6-row form.
-type winoMats struct {
-	m, a int
-	bt   []float32 // Bᵀ, a×a
-	at   []float32 // Aᵀ, m×a
-	aa   []float32 // A, a×m
-	g    [][3]float64
+// winoMat is one transform matrix, r×k (r, k ≤ 6), in winoLin's column-major 6-row
+// form, with the AVX-512 kernel generated for it (nil in builds without one).
+type winoMat struct {
+	lc   []float32
+	k, r int
+	simd func(lc *float32, k, r int, x *float32, xk, xb int, y *float32, yr, yb, nb int)
 }
 
-// colMajor6 writes the r×k row-major matrix rows into winoLin's layout.
-func colMajor6(rows [][]float64) []float32 {
+// winoMats holds the transform matrices of F(m, 3).
+type winoMats struct {
+	m, a int
+	bt   *winoMat // Bᵀ, a×a
+	at   *winoMat // Aᵀ, m×a
+	aa   *winoMat // A, a×m
+	gm   *winoMat // G, a×3
+	gt   *winoMat // Gᵀ, 3×a
+}
+
+// newWinoMat writes the r×k row-major matrix rows into winoLin's layout.
+func newWinoMat(rows [][]float64) *winoMat {
 	k := len(rows[0])
 	lc := make([]float32, 6*k)
 	for q, row := range rows {
@@ -38,7 +61,7 @@ func colMajor6(rows [][]float64) []float32 {
 			lc[p*6+q] = float32(v)
 		}
 	}
-	return lc
+	return &winoMat{lc: lc, k: k, r: len(rows)}
 }
 
 func transpose(rows [][]float64) [][]float64 {
@@ -53,7 +76,12 @@ func transpose(rows [][]float64) [][]float64 {
 }
 
 func newWinoMats(m int, bt, at [][]float64, g [][3]float64) *winoMats {
-	return &winoMats{m: m, a: m + 2, bt: colMajor6(bt), at: colMajor6(at), aa: colMajor6(transpose(at)), g: g}
+	rows := make([][]float64, len(g))
+	for i := range g {
+		rows[i] = g[i][:]
+	}
+	return &winoMats{m: m, a: m + 2, bt: newWinoMat(bt), at: newWinoMat(at), aa: newWinoMat(transpose(at)),
+		gm: newWinoMat(rows), gt: newWinoMat(transpose(rows))}
 }
 
 var (
@@ -103,19 +131,22 @@ var (
 
 // winoPlan is the tiling of one convolution shape for F(m, 3).
 type winoPlan struct {
-	s       *winoMats
-	cin     int
-	cout    int
-	n       int
-	pad     int
-	h, w    int // input plane
-	ho, wo  int // output plane
-	th, tw  int // tiles down and across
-	hp, wp  int // zero-padded input plane
-	oh, ow  int // output plane the tiles are scattered to (ho×wo when m divides both)
-	tiles   int // tiles of the batch
-	tb      int // tiles per block, a multiple of 16
-	aligned bool
+	s          *winoMats
+	cin, cout  int // channels
+	cinp, coup int // channels rounded up to multiples of winoLanes
+	n, pad     int
+	h, w       int // input plane
+	ho, wo     int // output plane
+	th, tw     int // tiles down and across
+	wp         int // columns of a channels-last strip: tw·m + 2
+	rows       int // tile rows of the batch: n·th
+	rb         int // tile rows per block
+	tb         int // tiles per block: rb·tw
+	tbr        int // tb rounded up to whole 14-row tiles of the product kernel
+	mld        int // row length of the products M: coup rounded up to 32 columns
+	dr, dc     int // rows and columns of dU[ξ]: coup and cinp in whole 14×32 kernel tiles
+	gradRows   int // tile rows per chunk of weightGradByPoint
+	byBlock    bool
 }
 
 // winoEligible reports whether Winograd can run the shape: stride-1 3×3 with padding
@@ -126,194 +157,251 @@ func winoEligible(s ConvShape) bool {
 
 // winoBlockFloats bounds the transformed input of one block (a²·Cin·tb floats), so that
 // a block's V and M stay near the L2 cache.
-const winoBlockFloats = 1 << 18
+const winoBlockFloats = 1 << 20
+
+func roundLanes(c int) int { return (c + winoLanes - 1) / winoLanes * winoLanes }
 
 func newWinoPlan(mats *winoMats, n, cin, h, w, cout, pad int) *winoPlan {
 	m, a := mats.m, mats.a
-	p := &winoPlan{s: mats, cin: cin, cout: cout, n: n, pad: pad, h: h, w: w}
+	p := &winoPlan{s: mats, cin: cin, cout: cout, cinp: roundLanes(cin), coup: roundLanes(cout), n: n, pad: pad, h: h, w: w}
 	p.ho, p.wo = h+2*pad-2, w+2*pad-2
 	p.th, p.tw = (p.ho+m-1)/m, (p.wo+m-1)/m
-	p.hp, p.wp = p.th*m+2, p.tw*m+2
-	p.aligned = p.ho%m == 0 && p.wo%m == 0
-	p.oh, p.ow = p.ho, p.wo
-	if !p.aligned {
-		p.oh, p.ow = p.th*m, p.tw*m
-	}
-	p.tiles = n * p.th * p.tw
-	tb := winoBlockFloats / (a * a * max(cin, cout)) / 16 * 16
-	tb = min(max(tb, 32), 256)
-	p.tb = min(tb, (p.tiles+15)&^15)
+	p.wp = p.tw*m + 2
+	p.rows = n * p.th
+	tb := winoBlockFloats / (a * a * max(p.cinp, p.coup))
+	tb = min(max(tb, 14), 256)
+	p.rb = min(max(tb/p.tw, 1), p.rows)
+	p.tb = p.rb * p.tw
+	p.tbr = roundUp(p.tb, winoTileRows)
+	p.mld = roundUp(p.coup, winoTileCols)
+	p.dr, p.dc = roundUp(p.coup, winoTileRows), roundUp(p.cinp, winoTileCols)
+	p.gradRows = min(max(winoGradChunkFloats/(a*a*p.tw*(p.cinp+p.coup)), 1), p.rows)
+	p.byBlock = a*a*p.dr*p.dc <= 1<<18 && p.gradRows < p.rows
 	return p
 }
 
-// padInput copies x [n, c, h, w] into zero-padded planes [n, c, hp, wp] (offset pad).
-func (p *winoPlan) padInput(x []float32, c int) []float32 {
-	plane := p.hp * p.wp
-	xp := getBuf[float32](p.n * c * plane)[:p.n*c*plane]
-	Parallel(p.n*c, 1, func(lo, hi int) {
-		for k := lo; k < hi; k++ {
-			dst := xp[k*plane : (k+1)*plane]
-			src := x[k*p.h*p.w : (k+1)*p.h*p.w]
-			clear(dst)
-			for iy := 0; iy < p.h; iy++ {
-				copy(dst[(iy+p.pad)*p.wp+p.pad:], src[iy*p.w:(iy+1)*p.w])
+// blocks returns the number of tile-row blocks.
+func (p *winoPlan) blocks() int { return (p.rows + p.rb - 1) / p.rb }
+
+// transposeStrip sets dst[q·stride + r] = src[r·ld + q] for q < kb, r < rows, and 0 for
+// rows ≤ r < lanes: 16×16 register transposes for whole groups of 16 q when the SIMD
+// kernels are on, plain loops for the rest.
+func transposeStrip(dst []float32, stride int, src []float32, ld, kb, rows, lanes int) {
+	q0 := 0
+	if winoSIMD && kb >= 16 && rows > 0 {
+		q0 = kb &^ 15
+		_ = dst[(q0-1)*stride+lanes-1]
+		_ = src[(rows-1)*ld+q0-1]
+		winoTransposeSIMD(&dst[0], &src[0], ld, q0, rows, stride, lanes)
+	}
+	for q := q0; q < kb; q++ {
+		d := dst[q*stride : q*stride+lanes]
+		for r := range d {
+			if r < rows {
+				d[r] = src[r*ld+q]
+			} else {
+				d[r] = 0
 			}
 		}
-	})
-	return xp
-}
-
-// tileIndex fills in and out with the offsets of tiles t0 … t0+n−1 in the padded input
-// (c channels) and in the output planes (co channels).
-func (p *winoPlan) tileIndex(t0, n, c, co int, in, out *[16]int32) {
-	m := p.s.m
-	per := p.th * p.tw
-	for l := 0; l < n; l++ {
-		t := t0 + l
-		img, r := t/per, t%per
-		ty, tx := r/p.tw, r%p.tw
-		in[l] = int32(img*c*p.hp*p.wp + ty*m*p.wp + tx*m)
-		out[l] = int32(img*co*p.oh*p.ow + ty*m*p.ow + tx*m)
 	}
 }
 
-// weightTransform returns U[ξ][o][i] = (G·g·Gᵀ)[ξ] of w [o, i, 3, 3].
-func (p *winoPlan) weightTransform(w []float32, o, i int) []float32 {
-	a := p.s.a
-	u := make([]float32, a*a*o*i)
-	Parallel(o, 1, func(lo, hi int) {
-		var tmp [6][3]float64
-		for co := lo; co < hi; co++ {
+// loadStrip fills the channels-last strip st[k][x][c16] (k < nrows, x < p.wp) with
+// channels c0 … c0+15 of image img of the NCHW tensor src ([n, c, hh, ww]): strip row k
+// is src row y0+k, strip column x is src column x−off; zeros outside src and for
+// channels ≥ c.
+func (p *winoPlan) loadStrip(st, src []float32, img, c, hh, ww, c0, y0, off, nrows int) {
+	const l = winoLanes
+	chans := min(l, c-c0)
+	row := p.wp * l
+	for k := 0; k < nrows; k++ {
+		d := st[k*row : (k+1)*row]
+		y := y0 + k
+		if y < 0 || y >= hh {
+			clear(d)
+			continue
+		}
+		clear(d[:off*l])
+		clear(d[(off+ww)*l:])
+		transposeStrip(d[off*l:], l, src[((img*c+c0)*hh+y)*ww:], hh*ww, ww, chans, l)
+	}
+}
+
+// tileRow returns the image and tile row of the batch's tile row g.
+func (p *winoPlan) tileRow(g int) (img, ty int) { return g / p.th, g % p.th }
+
+// transformRows writes the transform of the tile rows g0 … g1−1 of src (NCHW, c
+// channels, hh×ww planes) into v[ξ·xi + t·cp + ci] (t counted from g0's first tile,
+// ci < roundLanes(c)): the strips start at row ty·m − off and column −off, hold k rows,
+// and mat (a×k) is applied down and across.
+func (p *winoPlan) transformRows(v []float32, cp, xi int, src []float32, c, hh, ww, off int, mat *winoMat, g0, g1 int, st, half []float32) {
+	const l = winoLanes
+	m, k := p.s.m, mat.k
+	for g := g0; g < g1; g++ {
+		img, ty := p.tileRow(g)
+		t0 := (g - g0) * p.tw
+		for c0 := 0; c0 < roundLanes(c); c0 += l {
+			p.loadStrip(st, src, img, c, hh, ww, c0, ty*m-off, off, k)
+			// down: half[i][x] = Σ_k mat[i][k]·st[k][x], for all columns at once
+			winoLin(mat, st, p.wp*l, l, half, p.wp*l, l, p.wp)
+			// across: v[i·a+j][t][c0:] = Σ_k mat[j][k]·half[i][tx·m+k]
+			for tx := 0; tx < p.tw; tx++ {
+				winoLin(mat, half[tx*m*l:], l, p.wp*l, v[(t0+tx)*cp+c0:], xi, mat.r*xi, mat.r)
+			}
+		}
+	}
+}
+
+// weightTransform returns U = G·g·Gᵀ of w [p.cout, p.cin, 3, 3] packed as the product
+// kernel's B panels: U[ξ][jp][ci][j] for output channel jp·32 + j, zero for the padding
+// (ci ≥ cin, co ≥ cout). Sixteen output channels at a time: their weights are
+// transposed so that each tap is one vector, and G is applied down and across. Release
+// the result with putBuf.
+func (p *winoPlan) weightTransform(w []float32) []float32 {
+	const l = winoLanes
+	a, o, i := p.s.a, p.cout, p.cin
+	np := p.mld / winoTileCols
+	panel := p.cinp * winoTileCols
+	xi := np * panel // stride of one Winograd point in U
+	u := getBuf[float32](a * a * xi)
+	Parallel(p.mld/l, 1, func(lo, hi int) {
+		wt := getBuf[float32](i * 9 * l) // [ci][tap][16 output channels]
+		defer putBuf(wt)
+		var half [6 * 3 * l]float32
+		for grp := lo; grp < hi; grp++ {
+			c0 := grp * l
+			at := c0/winoTileCols*panel + c0%winoTileCols // U offset of (ξ 0, ci 0, co c0)
+			for ci := 0; ci < p.cinp; ci++ {
+				if c0 < o && ci < i {
+					continue
+				}
+				for x := 0; x < a*a; x++ {
+					clear(u[x*xi+at+ci*winoTileCols:][:l])
+				}
+			}
+			if c0 >= o {
+				continue
+			}
+			transposeStrip(wt, l, w[c0*i*9:], i*9, i*9, min(l, o-c0), l)
 			for ci := 0; ci < i; ci++ {
-				g := w[(co*i+ci)*9 : (co*i+ci+1)*9]
-				for r := 0; r < a; r++ {
-					gr := p.s.g[r]
-					for kx := 0; kx < 3; kx++ {
-						tmp[r][kx] = gr[0]*float64(g[kx]) + gr[1]*float64(g[3+kx]) + gr[2]*float64(g[6+kx])
-					}
-				}
-				for r := 0; r < a; r++ {
-					for q := 0; q < a; q++ {
-						gq := p.s.g[q]
-						v := tmp[r][0]*gq[0] + tmp[r][1]*gq[1] + tmp[r][2]*gq[2]
-						u[((r*a+q)*o+co)*i+ci] = float32(v)
-					}
-				}
+				// down: half[r][kx] = Σ_ky G[r][ky]·g[ky][kx]; across: U[r·a+q] = Σ_kx G[q][kx]·half[r][kx]
+				winoLin(p.s.gm, wt[ci*9*l:], 3*l, l, half[:], 3*l, l, 3)
+				winoLin(p.s.gm, half[:], l, 3*l, u[at+ci*winoTileCols:], xi, a*xi, a)
 			}
 		}
 	})
 	return u
 }
 
-// winoScratch is a worker's per-group buffers: a gathered patch and a half-transformed one.
-type winoScratch struct {
-	patch, half, tile [36 * 16]float32
+// winoWork is one worker's buffers.
+type winoWork struct {
+	st, half []float32 // a channels-last strip and its half transform
+	v, mm    []float32 // transformed input and products (or dy transform), [ξ][t][c]
+	out      []float32 // channels-last output strip, [m][tw·m][coup]
+	tile     [6 * 6 * winoLanes]float32
 }
 
-// inputTransform writes V[ξ][ci][t−t0] = (Bᵀ·d·B)[ξ] for tiles t0 … t0+nt−1 of the
-// padded input xp (c channels), V with row length tb.
-func (p *winoPlan) inputTransform(xp []float32, c, t0, nt int, v []float32, sc *winoScratch) {
-	a, plane := p.s.a, p.hp*p.wp
-	ds := c * p.tb
-	var in, out [16]int32
-	for g := 0; g < nt; g += 16 {
-		lanes := min(16, nt-g)
-		p.tileIndex(t0+g, lanes, c, 0, &in, &out)
-		for ci := 0; ci < c; ci++ {
-			winoGather(sc.patch[:], xp[ci*plane:], &in, a, a, p.wp, 1, lanes)
-			winoLin(p.s.bt, a, a, sc.patch[:], 16, a*16, sc.half[:], 16, a*16, a)
-			winoLin(p.s.bt, a, a, sc.half[:], a*16, 16, v[ci*p.tb+g:], a*ds, ds, a)
+func (p *winoPlan) newWork(mm, out bool) *winoWork {
+	a, l := p.s.a, winoLanes
+	// V and M (or D) have slack at the end: the product kernels read whole 14×32 tiles.
+	wk := &winoWork{st: getBuf[float32](a * p.wp * l), half: getBuf[float32](a * p.wp * l), v: getBuf[float32](a*a*p.tbr*p.cinp + winoTileCols)}
+	if mm {
+		wk.mm = getBuf[float32](a*a*p.tbr*p.mld + winoTileCols)
+	}
+	if out {
+		wk.out = getBuf[float32](p.s.m * p.tw * p.s.m * p.coup)
+	}
+	return wk
+}
+
+func (wk *winoWork) free() {
+	for _, b := range [][]float32{wk.st, wk.half, wk.v, wk.mm, wk.out} {
+		if b != nil {
+			putBuf(b)
 		}
 	}
 }
 
-// outputTransform scatters Y = Aᵀ·M·A of tiles t0 … t0+nt−1 (M[ξ][co][t−t0], co < c)
-// into the output planes y ([n, c, oh, ow]).
-func (p *winoPlan) outputTransform(mm []float32, c, t0, nt int, y []float32, sc *winoScratch) {
-	m, a, plane := p.s.m, p.s.a, p.oh*p.ow
-	ds := c * p.tb
-	var in, out [16]int32
-	for g := 0; g < nt; g += 16 {
-		lanes := min(16, nt-g)
-		p.tileIndex(t0+g, lanes, 0, c, &in, &out)
-		for co := 0; co < c; co++ {
-			winoLin(p.s.at, a, m, mm[co*p.tb+g:], ds, a*ds, sc.half[:], 16, m*16, a)
-			winoLin(p.s.at, a, m, sc.half[:], m*16, 16, sc.tile[:], m*16, 16, m)
-			winoScatter(y[co*plane:], &out, sc.tile[:], m, m, p.ow, 1, lanes)
-		}
-	}
-}
-
-// gradTransform writes D[ξ][co][t−t0] = (A·dy·Aᵀ)[ξ] for tiles t0 … t0+nt−1 of the
-// output-gradient planes dyp ([n, c, oh, ow], zero outside ho×wo).
-func (p *winoPlan) gradTransform(dyp []float32, c, t0, nt int, d []float32, sc *winoScratch) {
-	m, a, plane := p.s.m, p.s.a, p.oh*p.ow
-	ds := c * p.tb
-	var in, out [16]int32
-	for g := 0; g < nt; g += 16 {
-		lanes := min(16, nt-g)
-		p.tileIndex(t0+g, lanes, 0, c, &in, &out)
-		for co := 0; co < c; co++ {
-			winoGather(sc.patch[:], dyp[co*plane:], &out, m, m, p.ow, 1, lanes)
-			winoLin(p.s.aa, m, a, sc.patch[:], 16, m*16, sc.half[:], 16, a*16, m)
-			winoLin(p.s.aa, m, a, sc.half[:], a*16, 16, d[co*p.tb+g:], a*ds, ds, a)
-		}
-	}
-}
-
-// blocks returns the number of tile blocks.
-func (p *winoPlan) blocks() int { return (p.tiles + p.tb - 1) / p.tb }
-
-// forward computes y = conv(x, w) + b with w [cout, cin, 3, 3] (or, for the input
-// gradient, the weights already given as U by u ≠ nil).
-func (p *winoPlan) forward(x, w, b, y []float32) {
-	u := p.weightTransform(w, p.cout, p.cin)
-	p.forwardU(x, u, b, y)
-}
-
-func (p *winoPlan) forwardU(x, u, b, y []float32) {
-	a := p.s.a
-	xp := p.padInput(x, p.cin)
-	defer putBuf(xp)
-	yt := y
-	if !p.aligned {
-		yt = getBuf[float32](p.n * p.cout * p.oh * p.ow)
-		defer putBuf(yt)
-	}
-	Parallel(p.blocks(), 1, func(lo, hi int) {
-		v := getBuf[float32](a * a * p.cin * p.tb)
-		mm := getBuf[float32](a * a * p.cout * p.tb)
-		sc := new(winoScratch)
-		defer putBuf(v)
-		defer putBuf(mm)
-		for blk := lo; blk < hi; blk++ {
-			t0 := blk * p.tb
-			nt := min(p.tb, p.tiles-t0)
-			p.inputTransform(xp, p.cin, t0, nt, v, sc)
-			cols := (nt + 15) &^ 15
-			for xi := 0; xi < a*a; xi++ {
-				gemmLocal(false, false, p.cout, cols, p.cin, 1, u[xi*p.cout*p.cin:], p.cin,
-					v[xi*p.cin*p.tb:], p.tb, 0, mm[xi*p.cout*p.tb:], p.tb)
+// storeRows writes Y = Aᵀ·M·A of the block's tile rows g0 … g1−1 (M = wk.mm) into y
+// ([n, cout, ho, wo]).
+func (p *winoPlan) storeRows(y []float32, g0, g1 int, wk *winoWork) {
+	const l = winoLanes
+	m, a := p.s.m, p.s.a
+	xi := p.tbr * p.mld
+	orow := p.tw * m * p.coup // one row of the output strip
+	plane := p.ho * p.wo
+	for g := g0; g < g1; g++ {
+		img, ty := p.tileRow(g)
+		t0 := (g - g0) * p.tw
+		for tx := 0; tx < p.tw; tx++ {
+			for c0 := 0; c0 < p.coup; c0 += l {
+				// down: tile[q][j] = Σ_i Aᵀ[q][i]·M[i·a+j]
+				winoLin(p.s.at, wk.mm[(t0+tx)*p.mld+c0:], a*xi, xi, wk.tile[:], a*l, l, a)
+				// across: out[q][tx·m+r][c0:] = Σ_j Aᵀ[r][j]·tile[q][j]
+				winoLin(p.s.at, wk.tile[:], l, a*l, wk.out[tx*m*p.coup+c0:], p.coup, orow, m)
 			}
-			p.outputTransform(mm, p.cout, t0, nt, yt, sc)
 		}
-	})
-	hw := p.ho * p.wo
-	if p.aligned && b == nil {
-		return
-	}
-	Parallel(p.n*p.cout, 1, func(lo, hi int) {
-		for k := lo; k < hi; k++ {
-			dst := y[k*hw : (k+1)*hw]
-			if !p.aligned {
-				src := yt[k*p.oh*p.ow:]
-				for oy := 0; oy < p.ho; oy++ {
-					copy(dst[oy*p.wo:(oy+1)*p.wo], src[oy*p.ow:])
+		for q := 0; q < m; q++ {
+			oy := ty*m + q
+			if oy >= p.ho {
+				break
+			}
+			src := wk.out[q*orow:]
+			for c0 := 0; c0 < p.cout; c0 += l {
+				dst := y[(img*p.cout+c0)*plane+oy*p.wo:]
+				chans := min(l, p.cout-c0)
+				for x0 := 0; x0 < p.wo; x0 += l {
+					lanes := min(l, p.wo-x0)
+					if chans == l {
+						transposeStrip(dst[x0:], plane, src[x0*p.coup+c0:], p.coup, l, lanes, lanes)
+						continue
+					}
+					for c := 0; c < chans; c++ { // the last, partial channel group
+						for x := 0; x < lanes; x++ {
+							dst[c*plane+x0+x] = src[(x0+x)*p.coup+c0+c]
+						}
+					}
 				}
 			}
-			if b != nil {
-				addConst(dst, b[k%p.cout])
+		}
+	}
+}
+
+// forward computes y = conv(x, w) + b with w [cout, cin, 3, 3].
+func (p *winoPlan) forward(x, w, b, y []float32) {
+	u := p.weightTransform(w)
+	defer putBuf(u)
+	a := p.s.a
+	np := p.mld / winoTileCols
+	panel := p.cinp * winoTileCols
+	Parallel(p.blocks(), 1, func(lo, hi int) {
+		wk := p.newWork(true, true)
+		defer wk.free()
+		for blk := lo; blk < hi; blk++ {
+			g0 := blk * p.rb
+			g1 := min(g0+p.rb, p.rows)
+			p.transformRows(wk.v, p.cinp, p.tbr*p.cinp, x, p.cin, p.h, p.w, p.pad, p.s.bt, g0, g1, wk.st, wk.half)
+			nt := (g1 - g0) * p.tw
+			// M[ξ] = V[ξ]·U[ξ], 14 tiles × 32 output channels at a time
+			for xi := 0; xi < a*a; xi++ {
+				v, mm := wk.v[xi*p.tbr*p.cinp:], wk.mm[xi*p.tbr*p.mld:]
+				for jp := 0; jp < np; jp++ {
+					up := u[(xi*np+jp)*panel:]
+					for ir := 0; ir < nt; ir += winoTileRows {
+						winoKernelRows(p.cinp, v[ir*p.cinp:], p.cinp, up, mm[ir*p.mld+jp*winoTileCols:], p.mld, 0)
+					}
+				}
 			}
+			p.storeRows(y, g0, g1, wk)
+		}
+	})
+	if b == nil {
+		return
+	}
+	hw := p.ho * p.wo
+	Parallel(p.n*p.cout, 1, func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			addConst(y[k*hw:(k+1)*hw], b[k%p.cout])
 		}
 	})
 }
@@ -337,27 +425,33 @@ func (p *winoPlan) inputGrad(w, dy, dx []float32) {
 	p.forward(dy, wf, nil, dx)
 }
 
-// weightGrad adds to dw the weight gradient of conv(x, w) from dy.
+// winoGradChunkFloats bounds the transformed x and dy the weight gradient holds at once.
+const winoGradChunkFloats = 1 << 22
+
+// weightGrad adds to dw the weight gradient of conv(x, w) from dy: dU = Σ_tiles D ⊙ V
+// (D = A·dy·Aᵀ, V = Bᵀ·x·B per tile and channel pair), then dw += Gᵀ·dU·G.
+//
+// Two orders, chosen by the shape (the 2026-12-07 measurements of BenchmarkConv3x3Pass):
+// when dU is small and the batch needs several chunks, every worker sums its own blocks
+// into a private dU with V and D hot in its cache, and the private sums are added in
+// block order (weightGradByBlock); otherwise, the Winograd points are shared out
+// (weightGradByPoint). Both give the same bits on every call with the same inputs.
 func (p *winoPlan) weightGrad(x, dy, dw []float32) {
-	a := p.s.a
-	xp := p.padInput(x, p.cin)
-	defer putBuf(xp)
-	dyp := dy
-	if !p.aligned {
-		plane := p.oh * p.ow
-		dyp = getBuf[float32](p.n * p.cout * plane)[:p.n*p.cout*plane]
-		defer putBuf(dyp)
-		Parallel(p.n*p.cout, 1, func(lo, hi int) {
-			for k := lo; k < hi; k++ {
-				dst := dyp[k*plane : (k+1)*plane]
-				clear(dst)
-				for oy := 0; oy < p.ho; oy++ {
-					copy(dst[oy*p.ow:], dy[(k*p.ho+oy)*p.wo:(k*p.ho+oy+1)*p.wo])
-				}
-			}
-		})
+	var du []float32
+	if p.byBlock {
+		du = p.weightGradByBlock(x, dy)
+	} else {
+		du = p.weightGradByPoint(x, dy)
 	}
-	nu := a * a * p.cout * p.cin
+	defer putBuf(du)
+	p.addWeightGrad(du, dw)
+}
+
+// weightGradByBlock returns dU: each worker transforms its blocks of tile rows and sums
+// their products into its own dU, and the workers' sums are added in block order.
+func (p *winoPlan) weightGradByBlock(x, dy []float32) []float32 {
+	a, dr, dc := p.s.a, p.dr, p.dc
+	nu := a * a * dr * dc
 	type part struct {
 		lo int
 		du []float32
@@ -365,58 +459,102 @@ func (p *winoPlan) weightGrad(x, dy, dw []float32) {
 	var mu sync.Mutex
 	var parts []part
 	Parallel(p.blocks(), 1, func(lo, hi int) {
-		v := getBuf[float32](a * a * p.cin * p.tb)
-		d := getBuf[float32](a * a * p.cout * p.tb)
-		du := make([]float32, nu)
-		sc := new(winoScratch)
-		defer putBuf(v)
-		defer putBuf(d)
+		wk := p.newWork(true, false)
+		defer wk.free()
+		du := getBuf[float32](nu)
 		var beta float32
 		for blk := lo; blk < hi; blk++ {
-			t0 := blk * p.tb
-			nt := min(p.tb, p.tiles-t0)
-			cols := (nt + 15) &^ 15
-			p.inputTransform(xp, p.cin, t0, nt, v, sc)
-			p.gradTransform(dyp, p.cout, t0, nt, d, sc)
-			for xi := 0; xi < a*a; xi++ {
-				gemmLocal(false, true, p.cout, p.cin, cols, 1, d[xi*p.cout*p.tb:], p.tb,
-					v[xi*p.cin*p.tb:], p.tb, beta, du[xi*p.cout*p.cin:], p.cin)
-			}
+			g0 := blk * p.rb
+			g1 := min(g0+p.rb, p.rows)
+			p.transformRows(wk.v, p.cinp, p.tbr*p.cinp, x, p.cin, p.h, p.w, p.pad, p.s.bt, g0, g1, wk.st, wk.half)
+			p.transformRows(wk.mm, p.coup, p.tbr*p.coup, dy, p.cout, p.ho, p.wo, 0, p.s.aa, g0, g1, wk.st, wk.half)
+			p.gradProducts(wk.mm, p.tbr*p.coup, wk.v, p.tbr*p.cinp, (g1-g0)*p.tw, du, 0, a*a, beta)
 			beta = 1
 		}
 		mu.Lock()
 		parts = append(parts, part{lo, du})
 		mu.Unlock()
 	})
-	// A fixed summation order: the same inputs give the same bits.
 	slices.SortFunc(parts, func(x, y part) int { return x.lo - y.lo })
 	du := parts[0].du
 	for _, pt := range parts[1:] {
 		axpy(1, pt.du, du)
+		putBuf(pt.du)
 	}
-	// dw[co][ci] += Gᵀ·dU·G.
+	return du
+}
+
+// gradProducts sets (beta 0) or adds to dU[ξ] = D[ξ]ᵀ·V[ξ] for points xi0 … xi1−1 over nt
+// tiles (D[ξ] at d[ξ·dx:], V[ξ] at v[ξ·vx:]), 14 output × 32 input channels at a time.
+func (p *winoPlan) gradProducts(d []float32, dx int, v []float32, vx, nt int, du []float32, xi0, xi1 int, beta float32) {
+	dr, dc := p.dr, p.dc
+	for xi := xi0; xi < xi1; xi++ {
+		dp, vp, dup := d[xi*dx:], v[xi*vx:], du[xi*dr*dc:]
+		for ir := 0; ir < p.coup; ir += winoTileRows {
+			for jc := 0; jc < p.cinp; jc += winoTileCols {
+				winoKernelStrided(nt, dp[ir:], p.coup, vp[jc:], p.cinp, dup[ir*dc+jc:], dc, beta)
+			}
+		}
+	}
+}
+
+// weightGradByPoint returns dU: the tile rows go in chunks; the workers transform a
+// chunk's x and dy (V, D), then share out the Winograd points, each summing its dU[ξ]
+// over the chunk's tiles. Every dU[ξ] is summed by one goroutine in tile order, so the
+// bits do not depend on the number of workers.
+func (p *winoPlan) weightGradByPoint(x, dy []float32) []float32 {
+	a, dr, dc := p.s.a, p.dr, p.dc
+	du := getBuf[float32](a * a * dr * dc)
+	rc := p.gradRows
+	tc := rc * p.tw
+	// slack: the product kernel reads whole 14×32 tiles
+	v, d := getBuf[float32](a*a*tc*p.cinp+winoTileCols), getBuf[float32](a*a*tc*p.coup+winoTileCols)
+	defer putBuf(v)
+	defer putBuf(d)
+	for c0 := 0; c0 < p.rows; c0 += rc {
+		c1 := min(c0+rc, p.rows)
+		nt := (c1 - c0) * p.tw
+		Parallel((c1-c0+p.rb-1)/p.rb, 1, func(lo, hi int) {
+			st, half := getBuf[float32](a*p.wp*winoLanes), getBuf[float32](a*p.wp*winoLanes)
+			defer putBuf(st)
+			defer putBuf(half)
+			for blk := lo; blk < hi; blk++ {
+				g0 := c0 + blk*p.rb
+				g1 := min(g0+p.rb, c1)
+				t0 := (g0 - c0) * p.tw
+				p.transformRows(v[t0*p.cinp:], p.cinp, tc*p.cinp, x, p.cin, p.h, p.w, p.pad, p.s.bt, g0, g1, st, half)
+				p.transformRows(d[t0*p.coup:], p.coup, tc*p.coup, dy, p.cout, p.ho, p.wo, 0, p.s.aa, g0, g1, st, half)
+			}
+		})
+		var beta float32
+		if c0 > 0 {
+			beta = 1
+		}
+		Parallel(a*a, 1, func(lo, hi int) {
+			p.gradProducts(d, tc*p.coup, v, tc*p.cinp, nt, du, lo, hi, beta)
+		})
+	}
+	return du
+}
+
+// addWeightGrad adds Gᵀ·dU·G to dw [cout, cin, 3, 3].
+func (p *winoPlan) addWeightGrad(du []float32, dw []float32) {
+	a, dr, dc := p.s.a, p.dr, p.dc
+	// dw[co][ci] += Gᵀ·dU·G, 16 input channels at a time (contiguous in dU)
 	Parallel(p.cout, 1, func(lo, hi int) {
-		var tmp [6][3]float64
+		const l = winoLanes
+		var half [3 * 6 * l]float32
+		var res [9 * l]float32
+		xi := dr * dc
 		for co := lo; co < hi; co++ {
-			for ci := 0; ci < p.cin; ci++ {
-				for r := 0; r < a; r++ {
-					tmp[r] = [3]float64{}
-					for q := 0; q < a; q++ {
-						v := float64(du[((r*a+q)*p.cout+co)*p.cin+ci])
-						gq := p.s.g[q]
-						tmp[r][0] += v * gq[0]
-						tmp[r][1] += v * gq[1]
-						tmp[r][2] += v * gq[2]
-					}
-				}
-				out := dw[(co*p.cin+ci)*9 : (co*p.cin+ci+1)*9]
-				for ky := 0; ky < 3; ky++ {
-					for kx := 0; kx < 3; kx++ {
-						var s float64
-						for r := 0; r < a; r++ {
-							s += p.s.g[r][ky] * tmp[r][kx]
-						}
-						out[ky*3+kx] += float32(s)
+			for c0 := 0; c0 < p.cin; c0 += l {
+				// down: half[ky][q] = Σ_r Gᵀ[ky][r]·dU[r·a+q]; across: res[ky][kx] = Σ_q Gᵀ[kx][q]·half[ky][q]
+				winoLin(p.s.gt, du[co*dc+c0:], a*xi, xi, half[:], a*l, l, a)
+				winoLin(p.s.gt, half[:], l, a*l, res[:], l, 3*l, 3)
+				for r := 0; r < min(l, p.cin-c0); r++ {
+					out := dw[(co*p.cin+c0+r)*9 : (co*p.cin+c0+r+1)*9]
+					for t := range out {
+						out[t] += res[t*l+r]
 					}
 				}
 			}

@@ -2,17 +2,17 @@
 
 package tensor
 
-// winoSIMD is false: the portable loops of winograd_kernels.go run.
+// winoSIMD is false: the portable loops of winograd_kernels.go and winograd.go run.
 const winoSIMD = false
 
-func winoGatherSIMD(dst, src *float32, idx *int32, rows, cols, rs, cs, n int) {
+func winoTransposeSIMD(dst, src *float32, ld, kb, rows, stride, lanes int) {
 	panic("tensor: no SIMD Winograd kernels in this build")
 }
 
-func winoScatterSIMD(dst *float32, idx *int32, src *float32, rows, cols, rs, cs, n int) {
-	panic("tensor: no SIMD Winograd kernels in this build")
+func winoKernelRows(k int, a []float32, lda int, b, c []float32, ldc int, beta float32) {
+	winoKernelRowsGo(k, a, lda, b, c, ldc, beta)
 }
 
-func winoLinSIMD(lc *float32, k, r int, x *float32, xk, xb int, y *float32, yr, yb, nb int) {
-	panic("tensor: no SIMD Winograd kernels in this build")
+func winoKernelStrided(k int, a []float32, as int, b []float32, bs int, c []float32, ldc int, beta float32) {
+	winoKernelStridedGo(k, a, as, b, bs, c, ldc, beta)
 }

@@ -1,78 +1,23 @@
 package tensor
 
-import "fmt"
+// The building blocks of the Winograd convolution: a small linear map applied to many
+// 16-lane vectors (one lane per channel: the transforms), and two 14×32 tile products
+// (the element-wise products over channels). The AVX-512 kernels generated for each
+// matrix and the product kernels (winograd_amd64.s) run when winoSIMD is set; the loops
+// below are the portable ones.
 
-// The three vector building blocks of the Winograd convolution, on groups of 16 tiles
-// (one float32 lane per tile): a gather of tile patches, a small linear map applied to
-// many 16-lane vectors, and a scatter of output tiles. winoGatherSIMD & co. are the
-// AVX-512 versions (winograd_amd64.s) when winoSIMD is set; the loops below are the
-// portable ones, with the same arithmetic order (fused multiply-adds in p order).
-
-// winoGather sets dst[(i·cols+j)·16+l] = src[idx[l]+i·rs+j·cs] for lanes l < n and 0
-// for n ≤ l < 16.
-func winoGather(dst, src []float32, idx *[16]int32, rows, cols, rs, cs, n int) {
-	last := (rows-1)*rs + (cols-1)*cs
-	for l := 0; l < n; l++ {
-		if i := int(idx[l]); i < 0 || i+last >= len(src) {
-			panic(fmt.Sprintf("tensor.winoGather: lane %d index %d+%d outside %d", l, i, last, len(src)))
-		}
-	}
-	_ = dst[rows*cols*16-1]
-	if winoSIMD {
-		winoGatherSIMD(&dst[0], &src[0], &idx[0], rows, cols, rs, cs, n)
-		return
-	}
-	for i := 0; i < rows; i++ {
-		for j := 0; j < cols; j++ {
-			d := dst[(i*cols+j)*16 : (i*cols+j+1)*16]
-			o := i*rs + j*cs
-			for l := range d {
-				if l < n {
-					d[l] = src[int(idx[l])+o]
-				} else {
-					d[l] = 0
-				}
-			}
-		}
-	}
-}
-
-// winoScatter sets dst[idx[l]+i·rs+j·cs] = src[(i·cols+j)·16+l] for lanes l < n.
-func winoScatter(dst []float32, idx *[16]int32, src []float32, rows, cols, rs, cs, n int) {
-	last := (rows-1)*rs + (cols-1)*cs
-	for l := 0; l < n; l++ {
-		if i := int(idx[l]); i < 0 || i+last >= len(dst) {
-			panic(fmt.Sprintf("tensor.winoScatter: lane %d index %d+%d outside %d", l, i, last, len(dst)))
-		}
-	}
-	_ = src[rows*cols*16-1]
-	if winoSIMD {
-		winoScatterSIMD(&dst[0], &idx[0], &src[0], rows, cols, rs, cs, n)
-		return
-	}
-	for i := 0; i < rows; i++ {
-		for j := 0; j < cols; j++ {
-			s := src[(i*cols+j)*16 : (i*cols+j+1)*16]
-			o := i*rs + j*cs
-			for l := 0; l < n; l++ {
-				dst[int(idx[l])+o] = s[l]
-			}
-		}
-	}
-}
-
-// winoLin applies a small r×k matrix (lc, column-major with 6 rows: lc[p·6+q] is entry
-// (q, p); r ≤ 6) to nb sets of k 16-lane vectors: for b < nb and q < r,
+// winoLin applies the r×k matrix mt (mt.lc column-major with 6 rows: lc[p·6+q] is entry
+// (q, p)) to nb sets of k 16-lane vectors: for b < nb and q < r,
 // y[b·yb+q·yr : +16] = Σ_p lc[p·6+q]·x[b·xb+p·xk : +16] (strides in floats).
-func winoLin(lc []float32, k, r int, x []float32, xk, xb int, y []float32, yr, yb, nb int) {
+func winoLin(mt *winoMat, x []float32, xk, xb int, y []float32, yr, yb, nb int) {
 	if nb == 0 {
 		return
 	}
-	_ = lc[k*6-1]
+	lc, k, r := mt.lc, mt.k, mt.r
 	_ = x[(nb-1)*xb+(k-1)*xk+15]
 	_ = y[(nb-1)*yb+(r-1)*yr+15]
-	if winoSIMD {
-		winoLinSIMD(&lc[0], k, r, &x[0], xk, xb, &y[0], yr, yb, nb)
+	if winoSIMD && mt.simd != nil {
+		mt.simd(&lc[0], k, r, &x[0], xk, xb, &y[0], yr, yb, nb)
 		return
 	}
 	var acc [6][16]float32
@@ -91,5 +36,48 @@ func winoLin(lc []float32, k, r int, x []float32, xk, xb int, y []float32, yr, y
 		for q := 0; q < r; q++ {
 			copy(y[b*yb+q*yr:b*yb+q*yr+16], acc[q][:])
 		}
+	}
+}
+
+// winoTileRows is the tile shape of the product kernels.
+const winoTileRows, winoTileCols = 14, 32
+
+// winoKernelRowsGo sets c[r·ldc+j] = Σ_p a[r·lda+p]·b[p·32+j] + beta·c[r·ldc+j]
+// (beta = 0: c is not read) for r < 14, j < 32.
+func winoKernelRowsGo(k int, a []float32, lda int, b, c []float32, ldc int, beta float32) {
+	for r := 0; r < winoTileRows; r++ {
+		var acc [winoTileCols]float32
+		for q := 0; q < k; q++ {
+			av := a[r*lda+q]
+			for j, bv := range b[q*winoTileCols : (q+1)*winoTileCols] {
+				acc[j] += av * bv
+			}
+		}
+		storeTileRow(acc[:], c[r*ldc:r*ldc+winoTileCols], beta)
+	}
+}
+
+// winoKernelStridedGo sets c[r·ldc+j] = Σ_p a[p·as+r]·b[p·bs+j] + beta·c[r·ldc+j] for
+// r < 14, j < 32.
+func winoKernelStridedGo(k int, a []float32, as int, b []float32, bs int, c []float32, ldc int, beta float32) {
+	for r := 0; r < winoTileRows; r++ {
+		var acc [winoTileCols]float32
+		for q := 0; q < k; q++ {
+			av := a[q*as+r]
+			for j, bv := range b[q*bs : q*bs+winoTileCols] {
+				acc[j] += av * bv
+			}
+		}
+		storeTileRow(acc[:], c[r*ldc:r*ldc+winoTileCols], beta)
+	}
+}
+
+func storeTileRow(acc, c []float32, beta float32) {
+	if beta == 0 {
+		copy(c, acc)
+		return
+	}
+	for j := range c {
+		c[j] = acc[j] + beta*c[j]
 	}
 }

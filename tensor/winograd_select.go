@@ -4,21 +4,20 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"time"
 )
 
 // Path selection for stride-1 3×3 float32 convolutions with at least 16 channels and
 // padding 0 or 1 (winoEligible): the forward pass, the input gradient and the weight
 // gradient each run either the default kernels (im2col + SGEMM or the direct loops,
 // conv.go) or Winograd F(4×4, 3×3) or F(2×2, 3×3) (winograd.go). With the path "auto"
-// (the default) the first call of a shape and pass times the three on its own data
-// (three interleaved rounds, the fastest time of each) and keeps the fastest for the
-// rest of the process; the results are then deterministic given that choice. The
+// (the default) a fixed rule of the shape picks it (conv3x3Rule), not a measurement:
+// a timed choice could differ between two processes, and with it the bits of a run,
+// which the resume, task-split and same-bits guarantees of the pipeline rule out. The
 // environment variable FRPT_CONV3X3 or SetConv3x3Path forces one path.
 
 // The values of FRPT_CONV3X3 and SetConv3x3Path.
 const (
-	Conv3x3Auto      = "auto"      // measured once per shape and pass
+	Conv3x3Auto      = "auto"      // conv3x3Rule
 	Conv3x3Default   = "default"   // im2col + SGEMM / direct loops
 	Conv3x3Winograd  = "winograd"  // F(4×4, 3×3)
 	Conv3x3Winograd2 = "winograd2" // F(2×2, 3×3)
@@ -36,15 +35,9 @@ const (
 	passWeightGrad
 )
 
-type conv3x3Key struct {
-	s    ConvShape
-	pass conv3x3Pass
-}
-
 var (
-	conv3x3Mu      sync.Mutex
-	conv3x3Mode    = Conv3x3Auto
-	conv3x3Choices = map[conv3x3Key]conv3x3Algo{}
+	conv3x3Mu   sync.Mutex
+	conv3x3Mode = Conv3x3Auto
 )
 
 func init() {
@@ -56,8 +49,7 @@ func init() {
 }
 
 // SetConv3x3Path sets the path of eligible 3×3 convolutions (Conv3x3Auto, …Default,
-// …Winograd, …Winograd2) and returns the previous one. Setting it clears the cached
-// measured choices.
+// …Winograd, …Winograd2) and returns the previous one.
 func SetConv3x3Path(path string) (string, error) {
 	switch path {
 	case Conv3x3Auto, Conv3x3Default, Conv3x3Winograd, Conv3x3Winograd2:
@@ -69,22 +61,7 @@ func SetConv3x3Path(path string) (string, error) {
 	defer conv3x3Mu.Unlock()
 	prev := conv3x3Mode
 	conv3x3Mode = path
-	clear(conv3x3Choices)
 	return prev, nil
-}
-
-// Conv3x3Choices returns the measured choices so far, "shape/pass" → path, for reports.
-func Conv3x3Choices() map[string]string {
-	conv3x3Mu.Lock()
-	defer conv3x3Mu.Unlock()
-	out := map[string]string{}
-	names := [...]string{"fwd", "dx", "dw"}
-	for k, a := range conv3x3Choices {
-		s := k.s
-		key := fmt.Sprintf("%dx%d-%dx%d-p%d-b%d/%s", s.Cin, s.Cout, s.H, s.W, s.Pad, s.N, names[k.pass])
-		out[key] = a.String()
-	}
-	return out
 }
 
 func (a conv3x3Algo) String() string {
@@ -97,13 +74,10 @@ func (a conv3x3Algo) String() string {
 	return Conv3x3Default
 }
 
-// conv3x3Choice returns the path of pass for shape s; run(a) runs path a on scratch
-// outputs and is called only when the choice is measured.
-func conv3x3Choice(s ConvShape, pass conv3x3Pass, run func(conv3x3Algo)) conv3x3Algo {
+// conv3x3Choice returns the path of pass for shape s: the forced one, or conv3x3Rule's.
+func conv3x3Choice(s ConvShape, pass conv3x3Pass) conv3x3Algo {
 	conv3x3Mu.Lock()
 	mode := conv3x3Mode
-	key := conv3x3Key{s, pass}
-	a, ok := conv3x3Choices[key]
 	conv3x3Mu.Unlock()
 	switch mode {
 	case Conv3x3Default:
@@ -113,43 +87,25 @@ func conv3x3Choice(s ConvShape, pass conv3x3Pass, run func(conv3x3Algo)) conv3x3
 	case Conv3x3Winograd2:
 		return 2
 	}
-	if ok {
-		return a
-	}
-	a = measureConv3x3(run)
-	conv3x3Mu.Lock()
-	defer conv3x3Mu.Unlock()
-	if prev, ok := conv3x3Choices[key]; ok { // measured meanwhile by another goroutine
-		return prev
-	}
-	conv3x3Choices[key] = a
-	return a
+	return conv3x3Rule(s, pass)
 }
 
-// measureConv3x3 times the three paths in three interleaved rounds after a warm-up run
-// of each and returns the one with the fastest single run.
-func measureConv3x3(run func(conv3x3Algo)) conv3x3Algo {
-	algos := [...]conv3x3Algo{0, 4, 2}
-	var best [3]time.Duration
-	for _, a := range algos {
-		run(a)
+// conv3x3Rule is the path "auto" takes, read off BenchmarkConv3x3Pass on the 2-core
+// AVX-512 machine (2026-12-07; ResNet-18's layers at batch 64 and 8): Winograd costs a
+// weight transform per call (Cin·Cout·a² values) that only many output pixels repay,
+// so below 512 per call (N·Ho·Wo) the default kernels run; above, F(4×4) for the weight
+// gradient and for images of at least 16×16 outputs, F(2×2) for the forward pass and
+// input gradient of smaller ones (fewer wasted tile points at 8×8 and 4×4). Only the
+// AVX-512 build has the fast kernels; elsewhere the default kernels always run.
+func conv3x3Rule(s ConvShape, pass conv3x3Pass) conv3x3Algo {
+	ho, wo := s.OutSize()
+	if !winoSIMD || s.N*ho*wo < 512 {
+		return 0
 	}
-	for round := 0; round < 3; round++ {
-		for i, a := range algos {
-			t0 := time.Now()
-			run(a)
-			if d := time.Since(t0); round == 0 || d < best[i] {
-				best[i] = d
-			}
-		}
+	if pass == passWeightGrad || min(ho, wo) >= 16 {
+		return 4
 	}
-	pick := 0
-	for i := range algos {
-		if best[i] < best[pick] {
-			pick = i
-		}
-	}
-	return algos[pick]
+	return 2
 }
 
 // winoPlanFor returns the F(m, 3) plan of the forward convolution s.
@@ -180,14 +136,7 @@ func conv3x3Forward[F Float](s ConvShape, x, w, b, y []F) bool {
 	}
 	w32, y32 := any(w).([]float32), any(y).([]float32)
 	b32, _ := any(b).([]float32)
-	a := conv3x3Choice(s, passForward, func(a conv3x3Algo) {
-		scratch := make([]float32, len(y32))
-		if a == 0 {
-			conv2dForwardDefault(s, x32, w32, b32, scratch)
-			return
-		}
-		winoPlanFor(s, a).forward(x32, w32, b32, scratch)
-	})
+	a := conv3x3Choice(s, passForward)
 	if a == 0 {
 		return false
 	}
@@ -209,24 +158,10 @@ func conv3x3Backward[F Float](s ConvShape, x, w, dy, dx, dw, db []F) bool {
 	db32, _ := any(db).([]float32)
 	var adx, adw conv3x3Algo
 	if dx != nil {
-		adx = conv3x3Choice(s, passInputGrad, func(a conv3x3Algo) {
-			scratch := make([]float32, len(x32))
-			if a == 0 {
-				conv2dBackwardDefault(s, x32, w32, dy32, scratch, nil, nil)
-				return
-			}
-			winoInputGradPlan(s, a).inputGrad(w32, dy32, scratch)
-		})
+		adx = conv3x3Choice(s, passInputGrad)
 	}
 	if dw != nil {
-		adw = conv3x3Choice(s, passWeightGrad, func(a conv3x3Algo) {
-			scratch := make([]float32, len(w32))
-			if a == 0 {
-				conv2dBackwardDefault(s, x32, w32, dy32, nil, scratch, nil)
-				return
-			}
-			winoPlanFor(s, a).weightGrad(x32, dy32, scratch)
-		})
+		adw = conv3x3Choice(s, passWeightGrad)
 	}
 	if adx == 0 && adw == 0 {
 		return false

@@ -75,28 +75,51 @@ func TestWinogradMatchesDirect(t *testing.T) {
 		dx0, dw0 := make([]float32, len(x)), make([]float32, len(w))
 		conv2dBackwardDefault(s, x, w, dy, dx0, dw0, nil)
 		for _, a := range []conv3x3Algo{4, 2} {
-			name := fmt.Sprintf("%dx%d-%dx%d-p%d-b%d/%s", s.Cin, s.Cout, s.H, s.W, s.Pad, s.N, a)
-			y := make([]float32, len(y0))
-			for i := range y {
-				y[i] = float32(math.NaN()) // must be overwritten
+			for _, small := range []bool{false, true} {
+				name := fmt.Sprintf("%dx%d-%dx%d-p%d-b%d/%s", s.Cin, s.Cout, s.H, s.W, s.Pad, s.N, a)
+				if small {
+					name += " (one tile row per block, two per chunk)"
+				}
+				plan := func(p *winoPlan) *winoPlan {
+					if small {
+						smallBlocks(p)
+					}
+					return p
+				}
+				y := make([]float32, len(y0))
+				for i := range y {
+					y[i] = float32(math.NaN()) // must be overwritten
+				}
+				plan(winoPlanFor(s, a)).forward(x, w, b, y)
+				checkRel(t, name+" forward", y, y0)
+				dx := make([]float32, len(x))
+				for i := range dx {
+					dx[i] = float32(math.NaN())
+				}
+				plan(winoInputGradPlan(s, a)).inputGrad(w, dy, dx)
+				checkRel(t, name+" input gradient", dx, dx0)
+				// dw accumulates: start from 1 and compare with 1 + dw0, in both summation orders
+				for _, byBlock := range []bool{false, true} {
+					dw, want := make([]float32, len(w)), make([]float32, len(w))
+					for i := range dw {
+						dw[i], want[i] = 1, 1+dw0[i]
+					}
+					p := plan(winoPlanFor(s, a))
+					p.byBlock = byBlock
+					p.weightGrad(x, dy, dw)
+					checkRel(t, fmt.Sprintf("%s weight gradient (by block %v)", name, byBlock), dw, want)
+				}
 			}
-			winoPlanFor(s, a).forward(x, w, b, y)
-			checkRel(t, name+" forward", y, y0)
-			dx := make([]float32, len(x))
-			for i := range dx {
-				dx[i] = float32(math.NaN())
-			}
-			winoInputGradPlan(s, a).inputGrad(w, dy, dx)
-			checkRel(t, name+" input gradient", dx, dx0)
-			// dw accumulates: start from 1 and compare with 1 + dw0.
-			dw, want := make([]float32, len(w)), make([]float32, len(w))
-			for i := range dw {
-				dw[i], want[i] = 1, 1+dw0[i]
-			}
-			winoPlanFor(s, a).weightGrad(x, dy, dw)
-			checkRel(t, name+" weight gradient", dw, want)
 		}
 	}
+}
+
+// smallBlocks makes p run one tile row per block and two per weight-gradient chunk, so
+// that the small test shapes cross block and chunk boundaries.
+func smallBlocks(p *winoPlan) {
+	p.rb, p.gradRows = 1, min(2, p.rows)
+	p.tb = p.tw
+	p.tbr = roundUp(p.tb, winoTileRows)
 }
 
 // The default kernels the Winograd test compares with agree with the float64
@@ -149,11 +172,53 @@ func TestConv2dSelectorPaths(t *testing.T) {
 		Conv2dBackward(s, x, w, dy, nil, dwOnly, nil)
 		checkRel(t, path+" dw only", dwOnly, dw0)
 	}
-	if got := Conv3x3Choices(); len(got) != 3 {
-		t.Errorf("measured choices %v: want one per pass (fwd, dx, dw)", got)
-	}
 	if _, err := SetConv3x3Path("fastest"); err == nil {
 		t.Error("SetConv3x3Path accepted an unknown path")
+	}
+}
+
+// The "auto" rule on ResNet-18's layers: F(4×4) at 32×32 and 16×16, F(2×2) for the
+// forward pass and input gradient at 8×8 and 4×4, F(4×4) for their weight gradients,
+// and the default kernels for small calls (N·Ho·Wo < 512) and ineligible shapes.
+func TestConv3x3Rule(t *testing.T) {
+	if !winoSIMD {
+		for _, pass := range []conv3x3Pass{passForward, passInputGrad, passWeightGrad} {
+			if a := conv3x3Rule(ConvShape{N: 64, Cin: 64, H: 32, W: 32, Cout: 64, KH: 3, KW: 3, Stride: 1, Pad: 1}, pass); a != 0 {
+				t.Errorf("pass %d: %s without the AVX-512 kernels", pass, a)
+			}
+		}
+		return
+	}
+	cases := []struct {
+		n, c, hw    int
+		fwd, dx, dw conv3x3Algo
+	}{
+		{64, 64, 32, 4, 4, 4},
+		{64, 128, 16, 4, 4, 4},
+		{64, 256, 8, 2, 2, 4},
+		{64, 512, 4, 2, 2, 4},
+		{8, 64, 32, 4, 4, 4},
+		{8, 512, 4, 0, 0, 0}, // 128 output pixels
+		{1, 16, 16, 0, 0, 0}, // 256
+	}
+	for _, c := range cases {
+		s := ConvShape{N: c.n, Cin: c.c, H: c.hw, W: c.hw, Cout: c.c, KH: 3, KW: 3, Stride: 1, Pad: 1}
+		got := [3]conv3x3Algo{conv3x3Rule(s, passForward), conv3x3Rule(s, passInputGrad), conv3x3Rule(s, passWeightGrad)}
+		if want := [3]conv3x3Algo{c.fwd, c.dx, c.dw}; got != want {
+			t.Errorf("%d×%d ch %d×%d: rule gives %v, want %v", c.n, c.c, c.hw, c.hw, got, want)
+		}
+	}
+	// ineligible shapes never reach the rule: Conv2dForward with "auto" equals the default kernels bit for bit
+	rng := rand.New(rand.NewPCG(13, 5))
+	s := ConvShape{N: 64, Cin: 8, H: 8, W: 8, Cout: 16, KH: 3, KW: 3, Stride: 1, Pad: 1}
+	x, w := randSlice32(rng, s.N*s.Cin*s.H*s.W), randSlice32(rng, s.Cout*s.Cin*9)
+	y0, y := make([]float32, s.N*s.Cout*64), make([]float32, s.N*s.Cout*64)
+	conv2dForwardDefault(s, x, w, nil, y0)
+	Conv2dForward(s, x, w, nil, y)
+	for i := range y {
+		if math.Float32bits(y[i]) != math.Float32bits(y0[i]) {
+			t.Fatalf("8 input channels: auto path differs from the default kernels at %d", i)
+		}
 	}
 }
 
