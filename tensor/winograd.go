@@ -214,6 +214,14 @@ func (p *winoPlan) loadStrip(st, src []float32, img, c, hh, ww, c0, y0, off, nro
 	const l = winoLanes
 	chans := min(l, c-c0)
 	row := p.wp * l
+	plane := src[(img*c+c0)*hh*ww:]
+	// Rows narrower than 16 (8×8 and 4×4 planes): 16/ww whole rows are 16 contiguous
+	// floats, transposed at once and copied out position by position.
+	group := 0
+	if winoSIMD && ww < l && l%ww == 0 {
+		group = l / ww
+	}
+	var tmp [l * l]float32
 	for k := 0; k < nrows; k++ {
 		d := st[k*row : (k+1)*row]
 		y := y0 + k
@@ -223,7 +231,19 @@ func (p *winoPlan) loadStrip(st, src []float32, img, c, hh, ww, c0, y0, off, nro
 		}
 		clear(d[:off*l])
 		clear(d[(off+ww)*l:])
-		transposeStrip(d[off*l:], l, src[((img*c+c0)*hh+y)*ww:], hh*ww, ww, chans, l)
+		if group == 0 {
+			transposeStrip(d[off*l:], l, plane[y*ww:], hh*ww, ww, chans, l)
+			continue
+		}
+		if (y-max(y0, 0))%group == 0 && y+group <= hh && k+group <= nrows {
+			transposeStrip(tmp[:], l, plane[y*ww:], hh*ww, l, chans, l)
+		} else if (y-max(y0, 0))%group == 0 {
+			group = 0 // the last rows do not fill a group
+			transposeStrip(d[off*l:], l, plane[y*ww:], hh*ww, ww, chans, l)
+			continue
+		}
+		j := (y - max(y0, 0)) % group
+		copy(d[off*l:(off+ww)*l], tmp[j*ww*l:])
 	}
 }
 

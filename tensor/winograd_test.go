@@ -16,6 +16,10 @@ func winoTestShapes(rng *rand.Rand) []ConvShape {
 		{N: 2, Cin: 64, H: 32, W: 32, Cout: 64, Pad: 1},  // the bench row's layer, small batch
 		{N: 3, Cin: 128, H: 9, W: 11, Cout: 32, Pad: 0},  // odd, wide channels
 		{N: 1, Cin: 32, H: 17, W: 13, Cout: 128, Pad: 1}, // odd, batch 1
+		{N: 2, Cin: 32, H: 8, W: 8, Cout: 32, Pad: 1},    // rows narrower than 16: two per transpose
+		{N: 3, Cin: 16, H: 5, W: 4, Cout: 16, Pad: 0},    // four per transpose, a partial group left
+		{N: 2, Cin: 48, H: 4, W: 4, Cout: 16, Pad: 1},
+		{N: 1, Cin: 16, H: 6, W: 2, Cout: 16, Pad: 1},
 	}
 	for i := 0; i < 6; i++ {
 		shapes = append(shapes, ConvShape{
