@@ -57,8 +57,19 @@ func (s ConvShape) useGemm() bool {
 // spread over Workers goroutines. Large convolutions go through im2col and SGEMM (see
 // useGemm); otherwise the loops are direct: for every output channel and kernel tap a
 // contiguous row update, which suits the small channel counts of the SimpleCNNs.
+//
+// Stride-1 3×3 float32 convolutions with at least 16 channels may instead run Winograd
+// (winograd_select.go), chosen per shape by a one-time measurement.
 func Conv2dForward[F Float](s ConvShape, x, w, b, y []F) {
 	s.check("Conv2dForward", len(x), len(w), len(y))
+	if conv3x3Forward(s, x, w, b, y) {
+		return
+	}
+	conv2dForwardDefault(s, x, w, b, y)
+}
+
+// conv2dForwardDefault is Conv2dForward on the im2col + SGEMM or direct kernels.
+func conv2dForwardDefault[F Float](s ConvShape, x, w, b, y []F) {
 	if s.useGemm() {
 		conv2dForwardGemm(s, x, w, b, y)
 		return
@@ -117,8 +128,17 @@ func Conv2dForward[F Float](s ConvShape, x, w, b, y []F) {
 
 // Conv2dBackward computes the gradients of a convolution from dy: dx (overwritten, may
 // be nil to skip), dw and db (accumulated into, may be nil to skip).
+// Eligible 3×3 convolutions may run Winograd for dx and dw (see Conv2dForward).
 func Conv2dBackward[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
 	s.check("Conv2dBackward", len(x), len(w), len(dy))
+	if conv3x3Backward(s, x, w, dy, dx, dw, db) {
+		return
+	}
+	conv2dBackwardDefault(s, x, w, dy, dx, dw, db)
+}
+
+// conv2dBackwardDefault is Conv2dBackward on the im2col + SGEMM or direct kernels.
+func conv2dBackwardDefault[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
 	if s.useGemm() {
 		conv2dBackwardGemm(s, x, w, dy, dx, dw, db)
 		return

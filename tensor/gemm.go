@@ -141,3 +141,6 @@ func SgemmRef(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 		}
 	}
 }
+
+// roundUp rounds x up to a multiple of m.
+func roundUp(x, m int) int { return (x + m - 1) / m * m }

@@ -344,8 +344,6 @@ func (kr *microKernel) macroTile(buf *packBuf, bp []float32, kb, mb, nb int, bt 
 	}
 }
 
-func roundUp(x, m int) int { return (x + m - 1) / m * m }
-
 // mergeTile stores the top-left mh×nw of tile into C as tile + bt·C (tile alone if bt is 0).
 func mergeTile(tile []float32, nr, mh, nw int, c []float32, ldc int, bt float32) {
 	for i := 0; i < mh; i++ {

@@ -1,0 +1,18 @@
+//go:build !amd64 || purego || openblas
+
+package tensor
+
+// winoSIMD is false: the portable loops of winograd_kernels.go and winograd.go run.
+const winoSIMD = false
+
+func winoTransposeSIMD(dst, src *float32, ld, kb, rows, stride, lanes int) {
+	panic("tensor: no SIMD Winograd kernels in this build")
+}
+
+func winoKernelRows(k int, a []float32, lda int, b, c []float32, ldc int, beta float32) {
+	winoKernelRowsGo(k, a, lda, b, c, ldc, beta)
+}
+
+func winoKernelStrided(k int, a []float32, as int, b []float32, bs int, c []float32, ldc int, beta float32) {
+	winoKernelStridedGo(k, a, as, b, bs, c, ldc, beta)
+}

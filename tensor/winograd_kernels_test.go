@@ -1,0 +1,44 @@
+package tensor
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// Every generated transform kernel (one per matrix of F(4×4) and F(2×2)) and both product
+// kernels agree with the portable loops on random data and strides, within float32
+// rounding (the kernels use fused multiply-adds and skip zero entries).
+func TestWinoTransformKernels(t *testing.T) {
+	if !winoSIMD {
+		t.Skip("no AVX-512 Winograd kernels in this build: the portable loops are the only path")
+	}
+	rng := rand.New(rand.NewPCG(13, 6))
+	for _, ms := range []*winoMats{winoF4, winoF2} {
+		for name, mt := range map[string]*winoMat{"Bt": ms.bt, "At": ms.at, "A": ms.aa, "G": ms.gm, "Gt": ms.gt} {
+			const xk, xb, yr, yb, nb = 21, 7 * 16, 19, 6 * 19, 5
+			x := randSlice32(rng, (nb-1)*xb+(mt.k-1)*xk+16)
+			got, want := make([]float32, (nb-1)*yb+(mt.r-1)*yr+16), make([]float32, (nb-1)*yb+(mt.r-1)*yr+16)
+			winoLin(mt, x, xk, xb, got, yr, yb, nb)
+			portable := *mt
+			portable.simd = nil
+			winoLin(&portable, x, xk, xb, want, yr, yb, nb)
+			checkRel(t, fmt.Sprintf("F(%d) %s", ms.m, name), got, want)
+		}
+	}
+	for _, beta := range []float32{0, 1, 0.5} {
+		const k, lda, ldc = 36, 41, 37
+		a, b := randSlice32(rng, 13*lda+k), randSlice32(rng, k*32)
+		c0 := randSlice32(rng, 13*ldc+32)
+		got, want := append([]float32(nil), c0...), append([]float32(nil), c0...)
+		winoKernelRows(k, a, lda, b, got, ldc, beta)
+		winoKernelRowsGo(k, a, lda, b, want, ldc, beta)
+		checkRel(t, fmt.Sprintf("rows kernel beta %g", beta), got, want)
+		const as, bs = 17, 35
+		a2, b2 := randSlice32(rng, (k-1)*as+14), randSlice32(rng, (k-1)*bs+32)
+		got, want = append([]float32(nil), c0...), append([]float32(nil), c0...)
+		winoKernelStrided(k, a2, as, b2, bs, got, ldc, beta)
+		winoKernelStridedGo(k, a2, as, b2, bs, want, ldc, beta)
+		checkRel(t, fmt.Sprintf("strided kernel beta %g", beta), got, want)
+	}
+}
