@@ -132,6 +132,20 @@ ROWS = [
 ]
 
 
+def blas_library():
+    """The BLAS library this process has mapped (Debian's torch links libblas.so.3, which the
+    alternatives system points at OpenBLAS when libopenblas0-pthread is installed and at the
+    unoptimised reference BLAS otherwise)."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line}
+    except OSError:
+        return "unknown"
+    if any("openblas" in lib for lib in libs):
+        return "openblas"
+    return "reference" if libs else "none"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("prefixes", nargs="*")
@@ -141,11 +155,17 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    torch.ones(4, 4) @ torch.ones(4, 4)  # loads the BLAS
+    blas = blas_library()
+    if blas != "openblas":
+        print(f"torch_bench: PyTorch's BLAS is {blas!r}, not OpenBLAS (apt-get install libopenblas0-pthread):"
+              " its linear layers run unoptimised and every ratio flatters frpt", file=sys.stderr)
     rows = []
     for name, run in ROWS:
         if args.prefixes and not any(name.startswith(p) for p in args.prefixes):
             continue
         r = run(args.time)
+        r["note"] = (r.get("note", "") + f" BLAS {blas}").strip()
         print(f"pytorch {r['name']:<40} {r['value']:12.1f} {r['unit']} {r.get('note', '')}", file=sys.stderr)
         rows.append(r)
     tmp = args.json + ".tmp"

@@ -61,47 +61,15 @@ func NewReLU[F tensor.Float]() *ReLU[F] { return &ReLU[F]{} }
 
 // Forward computes max(x, 0).
 func (a *ReLU[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
-	return a.forward(x, func(x, y []F) {
-		for i, v := range x {
-			y[i] = max(v, 0)
-		}
-	})
+	return a.forward(x, func(x, y []F) { tensor.ReLU(x, y) })
 }
 
 // Backward passes dy where the output is non-zero (x > 0), like PyTorch's
-// threshold_backward on the result. It masks bits instead of branching: with random signs
-// a branch mispredicts half the time and is several times slower.
+// threshold_backward on the result. It masks bits instead of branching
+// (tensor.ReLUMask): with random signs a branch mispredicts half the time and is several
+// times slower.
 func (a *ReLU[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
-	return a.backward("ReLU", dy, func(_, y, dy, dx []F) {
-		switch ys := any(y).(type) {
-		case []float32:
-			reluMask32(dx, dy, ys)
-		case []float64:
-			reluMask64(dx, dy, ys)
-		}
-	})
-}
-
-// reluMask32 sets dx = dy where y ≠ 0 and 0 elsewhere (float32 bit masks).
-func reluMask32[F tensor.Float](dxF, dyF []F, y []float32) {
-	dx, dy := any(dxF).([]float32), any(dyF).([]float32)
-	dx, dy = dx[:len(y)], dy[:len(y)]
-	for i, v := range y {
-		b := math.Float32bits(v)
-		m := uint32(int32(b|-b) >> 31) // all ones iff b ≠ 0 (y = max(x, 0) is never −0)
-		dx[i] = math.Float32frombits(math.Float32bits(dy[i]) & m)
-	}
-}
-
-// reluMask64 is reluMask32 for float64.
-func reluMask64[F tensor.Float](dxF, dyF []F, y []float64) {
-	dx, dy := any(dxF).([]float64), any(dyF).([]float64)
-	dx, dy = dx[:len(y)], dy[:len(y)]
-	for i, v := range y {
-		b := math.Float64bits(v)
-		m := uint64(int64(b|-b) >> 63)
-		dx[i] = math.Float64frombits(math.Float64bits(dy[i]) & m)
-	}
+	return a.backward("ReLU", dy, func(_, y, dy, dx []F) { tensor.ReLUMask(dx, dy, y) })
 }
 
 // Hardtanh is clip(x, Min, Max); the derivative is 1 strictly inside (Min, Max), else 0.

@@ -83,10 +83,7 @@ func (b *BatchNorm2d[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 			mf, sf, bf := F(mean), F(scale), b.Bias.Value.Data[ch]
 			for i := 0; i < n; i++ {
 				off := (i*c + ch) * hw
-				y := b.y.Data[off : off+hw]
-				for j, v := range x.Data[off : off+hw] {
-					y[j] = (v-mf)*sf + bf
-				}
+				tensor.Affine(x.Data[off:off+hw], b.y.Data[off:off+hw], mf, sf, bf)
 			}
 		}
 	})
@@ -145,9 +142,7 @@ func (b *BatchNorm2d[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 					}
 					continue
 				}
-				for j, v := range g {
-					dx[j] = kf*v + cxf*(xs[j]-mf) + c0f
-				}
+				tensor.Affine2(g, xs, dx, kf, cxf, mf, c0f)
 			}
 		}
 	})

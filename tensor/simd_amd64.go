@@ -226,3 +226,24 @@ func copyRows32(dst, src []float32, rows, width, dstStride, srcStride int) bool 
 	}
 	return true
 }
+
+// reluMaskAVX512 is dx[i] = dy[i] where y[i] has a bit set, 0 elsewhere: see
+// simd_amd64_gen.go.
+//
+//go:noescape
+func reluMaskAVX512(dx, dy, y []float32)
+
+// affineAVX512 is y[i] = (x[i] − m)·s + b: see simd_amd64_gen.go.
+//
+//go:noescape
+func affineAVX512(x, y []float32, m, s, b float32)
+
+// affine2AVX512 is d[i] = (k·g[i] + c·(x[i] − m)) + c0: see simd_amd64_gen.go.
+//
+//go:noescape
+func affine2AVX512(g, x, d []float32, k, c, m, c0 float32)
+
+// elementwiseSIMD selects the AVX-512 element-wise kernels of elementwise.go.
+var elementwiseSIMD = hasAVX512
+
+func elementwise32() bool { return elementwiseSIMD }

@@ -494,6 +494,132 @@ scdone:
 	VZEROUPPER
 	RET
 
+// func reluMaskAVX512(dx, dy, y []float32)
+// dx[i] = y[i] has a bit set ? dy[i] : 0 for i < len(dx) (dy and y at least as long).
+TEXT ·reluMaskAVX512(SB), NOSPLIT, $0-72
+	MOVQ dx_base+0(FP), DI
+	MOVQ dx_len+8(FP), CX
+	MOVQ dy_base+24(FP), SI
+	MOVQ y_base+48(FP), DX
+
+rm16:
+	CMPQ CX, $16
+	JL   rmtail
+	VMOVDQU32 (DX), Z1
+	VPTESTMD Z1, Z1, K2
+	VMOVUPS.Z (SI), K2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	SUBQ $16, CX
+	JMP  rm16
+
+rmtail:
+	TESTQ CX, CX
+	JZ    rmdone
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K1
+	VMOVDQU32.Z (DX), K1, Z1
+	VPTESTMD Z1, Z1, K1, K2
+	VMOVUPS.Z (SI), K2, Z2
+	VMOVUPS Z2, K1, (DI)
+
+rmdone:
+	VZEROUPPER
+	RET
+
+// func affineAVX512(x, y []float32, m, s, b float32)
+// y[i] = (x[i] − m)·s + b for i < len(y) (x at least as long).
+TEXT ·affineAVX512(SB), NOSPLIT, $0-60
+	MOVQ x_base+0(FP), SI
+	MOVQ y_base+24(FP), DI
+	MOVQ y_len+32(FP), CX
+	VBROADCASTSS m+48(FP), Z0
+	VBROADCASTSS s+52(FP), Z1
+	VBROADCASTSS b+56(FP), Z2
+
+af16:
+	CMPQ CX, $16
+	JL   aftail
+	VMOVUPS (SI), Z3
+	VSUBPS Z0, Z3, Z3
+	VMULPS Z1, Z3, Z3
+	VADDPS Z2, Z3, Z3
+	VMOVUPS Z3, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  af16
+
+aftail:
+	TESTQ CX, CX
+	JZ    afdone
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z3
+	VSUBPS Z0, Z3, Z3
+	VMULPS Z1, Z3, Z3
+	VADDPS Z2, Z3, Z3
+	VMOVUPS Z3, K1, (DI)
+
+afdone:
+	VZEROUPPER
+	RET
+
+// func affine2AVX512(g, x, d []float32, k, c, m, c0 float32)
+// d[i] = (k·g[i] + c·(x[i] − m)) + c0 for i < len(d) (g and x at least as long).
+TEXT ·affine2AVX512(SB), NOSPLIT, $0-88
+	MOVQ g_base+0(FP), SI
+	MOVQ x_base+24(FP), DX
+	MOVQ d_base+48(FP), DI
+	MOVQ d_len+56(FP), CX
+	VBROADCASTSS k+72(FP), Z0
+	VBROADCASTSS c+76(FP), Z1
+	VBROADCASTSS m+80(FP), Z2
+	VBROADCASTSS c0+84(FP), Z3
+
+a2x16:
+	CMPQ CX, $16
+	JL   a2tail
+	VMOVUPS (SI), Z4
+	VMULPS Z0, Z4, Z4
+	VMOVUPS (DX), Z5
+	VSUBPS Z2, Z5, Z5
+	VMULPS Z1, Z5, Z5
+	VADDPS Z5, Z4, Z4
+	VADDPS Z3, Z4, Z4
+	VMOVUPS Z4, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  a2x16
+
+a2tail:
+	TESTQ CX, CX
+	JZ    a2done
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z4
+	VMULPS Z0, Z4, Z4
+	VMOVUPS.Z (DX), K1, Z5
+	VSUBPS Z2, Z5, Z5
+	VMULPS Z1, Z5, Z5
+	VADDPS Z5, Z4, Z4
+	VADDPS Z3, Z4, Z4
+	VMOVUPS Z4, K1, (DI)
+
+a2done:
+	VZEROUPPER
+	RET
+
 // func copyRowsAVX512(dst, src []float32, rows, width, dstStride, srcStride int)
 // dst[r·dstStride+j] = src[r·srcStride+j] for r < rows, j < width. The caller checks
 // the bounds.

@@ -43,3 +43,11 @@ func scale32(k float32, y []float32) bool { return false }
 
 // copyRows32 reports false: copyRows copies row by row.
 func copyRows32(dst, src []float32, rows, width, dstStride, srcStride int) bool { return false }
+
+// elementwise32 reports false: the Go loops of elementwise.go run.
+func elementwise32() bool { return false }
+
+func reluAVX512(x, a []float32)                            { panic("tensor: no AVX-512 in this build") }
+func reluMaskAVX512(dx, dy, y []float32)                   { panic("tensor: no AVX-512 in this build") }
+func affineAVX512(x, y []float32, m, s, b float32)         { panic("tensor: no AVX-512 in this build") }
+func affine2AVX512(g, x, d []float32, k, c, m, c0 float32) { panic("tensor: no AVX-512 in this build") }

@@ -1,0 +1,65 @@
+//go:build amd64 && !purego && !openblas
+
+package tensor
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// The AVX-512 element-wise kernels give the bits of the Go loops, on every length up to
+// 70 (whole vectors and masked tails) and on special values (±0, ±Inf, NaN, subnormals).
+func TestElementwiseKernelsSameBits(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU: the Go loops are the only path")
+	}
+	rng := rand.New(rand.NewPCG(7, 1))
+	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-40, -1e-40, 3}
+	gen := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			if rng.IntN(4) == 0 {
+				v[i] = special[rng.IntN(len(special))]
+			} else {
+				v[i] = float32(rng.NormFloat64())
+			}
+		}
+		return v
+	}
+	same := func(what string, n int, a, b []float32) {
+		t.Helper()
+		for i := range a {
+			if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+				t.Fatalf("%s, length %d: element %d is %v (SIMD) against %v (Go)", what, n, i, a[i], b[i])
+			}
+		}
+	}
+	run := func(simd bool, f func()) {
+		prev := elementwiseSIMD
+		elementwiseSIMD = simd
+		defer func() { elementwiseSIMD = prev }()
+		f()
+	}
+	for n := 0; n <= 70; n++ {
+		x, g, y := gen(n+3), gen(n+3), gen(n)
+		relu := gen(n)
+		ReLU(x, relu) // a ReLU output for the mask
+		k, c, m, c0 := float32(rng.NormFloat64()), float32(rng.NormFloat64()), float32(rng.NormFloat64()), float32(rng.NormFloat64())
+		for _, tc := range []struct {
+			name string
+			f    func(out []float32)
+		}{
+			{"ReLU", func(out []float32) { ReLU(x, out) }},
+			{"ReLUMask", func(out []float32) { ReLUMask(out, g, relu) }},
+			{"ReLUMask on arbitrary bits", func(out []float32) { ReLUMask(out, g, y) }},
+			{"Affine", func(out []float32) { Affine(x, out, m, k, c) }},
+			{"Affine2", func(out []float32) { Affine2(g, x, out, k, c, m, c0) }},
+		} {
+			a, b := make([]float32, n), make([]float32, n)
+			run(true, func() { tc.f(a) })
+			run(false, func() { tc.f(b) })
+			same(tc.name, n, a, b)
+		}
+	}
+}
