@@ -132,12 +132,12 @@ func (o *AdamW[F]) Step() {
 			bc1 := 1 - math.Pow(b1, float64(st.step))
 			bc2Sqrt := math.Sqrt(1 - math.Pow(b2, float64(st.step)))
 			stepSize := F(g.LR / bc1)
-			c := adamCoef[F]{F(b1), F(1 - b1), F(b2), F(1 - b2), F(bc2Sqrt), F(o.Eps), decay, stepSize}
+			c := [8]F{F(b1), F(1 - b1), F(b2), F(1 - b2), F(bc2Sqrt), F(o.Eps), decay, stepSize}
 			w, gr, m, v := p.Value.Data, p.Grad.Data[:len(p.Value.Data)], st.m, st.v
 			if len(w) >= 2*adamGrain && tensor.Workers > 1 {
-				tensor.Parallel(len(w), adamGrain, func(lo, hi int) { c.update(w[lo:hi], gr[lo:hi], m[lo:hi], v[lo:hi]) })
+				tensor.Parallel(len(w), adamGrain, func(lo, hi int) { tensor.AdamWUpdate(w[lo:hi], gr[lo:hi], m[lo:hi], v[lo:hi], c) })
 			} else {
-				c.update(w, gr, m, v)
+				tensor.AdamWUpdate(w, gr, m, v, c)
 			}
 		}
 	}
@@ -146,24 +146,6 @@ func (o *AdamW[F]) Step() {
 // adamGrain is the number of elements per goroutine below which AdamW updates a
 // parameter on the calling goroutine (small ones then cost no goroutine or allocation).
 const adamGrain = 1 << 15
-
-// adamCoef holds the per-step coefficients of one AdamW parameter update.
-type adamCoef[F tensor.Float] struct {
-	b1, m1, b2, m2, bc2Sqrt, eps, decay, stepSize F
-}
-
-// update applies the AdamW update to a range of one parameter: weights w, gradient g,
-// moments m and v.
-func (c adamCoef[F]) update(w, g, m, v []F) {
-	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
-	for i := range w {
-		gv := g[i]
-		m[i] = m[i]*c.b1 + c.m1*gv
-		v[i] = v[i]*c.b2 + c.m2*gv*gv
-		denom := F(math.Sqrt(float64(v[i])))/c.bc2Sqrt + c.eps
-		w[i] = w[i]*c.decay - c.stepSize*m[i]/denom
-	}
-}
 
 // SGD is torch.optim.SGD with momentum μ, dampening τ and optional Nesterov momentum; the
 // weight decay is coupled (added to the gradient):

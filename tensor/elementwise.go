@@ -1,6 +1,9 @@
 package tensor
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // Element-wise loops of the layers (ReLU, BatchNorm) that run once per element of every
 // activation of a training step. For float32 on AVX-512 they are vector kernels
@@ -74,5 +77,27 @@ func Affine2[F Float](g, x, d []F, k, c, m, c0 F) {
 	}
 	for j, v := range g {
 		d[j] = k*v + c*(x[j]-m) + c0
+	}
+}
+
+// AdamWUpdate applies one AdamW step to the weights w with gradient g and moments m, v
+// (all of w's length), c = (β1, 1−β1, β2, 1−β2, √(1−β2ᵗ), ε, 1−lr·wd, lr/(1−β1ᵗ)):
+//
+//	m ← m·β1 + (1−β1)·g,  v ← v·β2 + (1−β2)·g·g,  w ← w·(1−lr·wd) − lr/(1−β1ᵗ)·m/(√v/√(1−β2ᵗ) + ε)
+func AdamWUpdate[F Float](w, g, m, v []F, c [8]F) {
+	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
+	if w32, ok := any(w).([]float32); ok && elementwise32() {
+		if len(w) > 0 { // F is float32 here: c's bytes are the kernel's [8]float32
+			adamwAVX512(w32, any(g).([]float32), any(m).([]float32), any(v).([]float32), (*[8]float32)(unsafe.Pointer(&c)))
+		}
+		return
+	}
+	b1, m1, b2, m2, bc2Sqrt, eps, decay, stepSize := c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
+	for i := range w {
+		gv := g[i]
+		m[i] = m[i]*b1 + m1*gv
+		v[i] = v[i]*b2 + m2*gv*gv
+		denom := F(math.Sqrt(float64(v[i])))/bc2Sqrt + eps
+		w[i] = w[i]*decay - stepSize*m[i]/denom
 	}
 }

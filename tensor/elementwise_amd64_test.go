@@ -46,6 +46,16 @@ func TestElementwiseKernelsSameBits(t *testing.T) {
 		relu := gen(n)
 		ReLU(x, relu) // a ReLU output for the mask
 		k, c, m, c0 := float32(rng.NormFloat64()), float32(rng.NormFloat64()), float32(rng.NormFloat64()), float32(rng.NormFloat64())
+		v0 := gen(n)
+		for i := range v0 {
+			v0[i] = float32(math.Abs(float64(v0[i]))) // a second moment
+		}
+		coef := [8]float32{0.9, 0.1, 0.999, 0.001, 0.03, 1e-8, 1 - 1e-4, 1e-3 / 0.1}
+		adam := func(out []float32, which int) { // AdamWUpdate on copies; out gets w, m or v
+			w, m, v := append([]float32(nil), x[:n]...), append([]float32(nil), y...), append([]float32(nil), v0...)
+			AdamWUpdate(w, g, m, v, coef)
+			copy(out, [][]float32{w, m, v}[which])
+		}
 		for _, tc := range []struct {
 			name string
 			f    func(out []float32)
@@ -55,6 +65,9 @@ func TestElementwiseKernelsSameBits(t *testing.T) {
 			{"ReLUMask on arbitrary bits", func(out []float32) { ReLUMask(out, g, y) }},
 			{"Affine", func(out []float32) { Affine(x, out, m, k, c) }},
 			{"Affine2", func(out []float32) { Affine2(g, x, out, k, c, m, c0) }},
+			{"AdamWUpdate (weights)", func(out []float32) { adam(out, 0) }},
+			{"AdamWUpdate (first moment)", func(out []float32) { adam(out, 1) }},
+			{"AdamWUpdate (second moment)", func(out []float32) { adam(out, 2) }},
 		} {
 			a, b := make([]float32, n), make([]float32, n)
 			run(true, func() { tc.f(a) })

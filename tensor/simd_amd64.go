@@ -247,3 +247,8 @@ func affine2AVX512(g, x, d []float32, k, c, m, c0 float32)
 var elementwiseSIMD = hasAVX512
 
 func elementwise32() bool { return elementwiseSIMD }
+
+// adamwAVX512 is the AdamW update of AdamWUpdate: see simd_amd64_gen.go.
+//
+//go:noescape
+func adamwAVX512(w, g, m, v []float32, c *[8]float32)

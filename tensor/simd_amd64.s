@@ -620,6 +620,89 @@ a2done:
 	VZEROUPPER
 	RET
 
+// func adamwAVX512(w, g, m, v []float32, c *[8]float32)
+// c = β1, 1−β1, β2, 1−β2, √(1−β2ᵗ), ε, 1−lr·wd, lr/(1−β1ᵗ); for i < len(w):
+// m = m·β1 + (1−β1)·g; v = v·β2 + (1−β2)·g·g; w = w·decay − step·m/(√v/bc2 + ε).
+TEXT ·adamwAVX512(SB), NOSPLIT, $0-104
+	MOVQ w_base+0(FP), DI
+	MOVQ w_len+8(FP), CX
+	MOVQ g_base+24(FP), SI
+	MOVQ m_base+48(FP), R8
+	MOVQ v_base+72(FP), R9
+	MOVQ c+96(FP), AX
+	VBROADCASTSS 0(AX), Z0
+	VBROADCASTSS 4(AX), Z1
+	VBROADCASTSS 8(AX), Z2
+	VBROADCASTSS 12(AX), Z3
+	VBROADCASTSS 16(AX), Z4
+	VBROADCASTSS 20(AX), Z5
+	VBROADCASTSS 24(AX), Z6
+	VBROADCASTSS 28(AX), Z7
+
+ad16:
+	CMPQ CX, $16
+	JL   adtail
+	VMOVUPS (SI), Z8
+	VMULPS Z8, Z1, Z10
+	VMOVUPS (R8), Z9
+	VMULPS Z0, Z9, Z9
+	VADDPS Z10, Z9, Z9
+	VMOVUPS Z9, (R8)
+	VMULPS Z8, Z3, Z12
+	VMULPS Z8, Z12, Z12
+	VMOVUPS (R9), Z11
+	VMULPS Z2, Z11, Z11
+	VADDPS Z12, Z11, Z11
+	VMOVUPS Z11, (R9)
+	VSQRTPS Z11, Z13
+	VDIVPS Z4, Z13, Z13
+	VADDPS Z5, Z13, Z13
+	VMOVUPS (DI), Z14
+	VMULPS Z6, Z14, Z14
+	VMULPS Z9, Z7, Z15
+	VDIVPS Z13, Z15, Z15
+	VSUBPS Z15, Z14, Z14
+	VMOVUPS Z14, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	SUBQ $16, CX
+	JMP  ad16
+
+adtail:
+	TESTQ CX, CX
+	JZ    addone
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z8
+	VMULPS Z8, Z1, Z10
+	VMOVUPS.Z (R8), K1, Z9
+	VMULPS Z0, Z9, Z9
+	VADDPS Z10, Z9, Z9
+	VMOVUPS Z9, K1, (R8)
+	VMULPS Z8, Z3, Z12
+	VMULPS Z8, Z12, Z12
+	VMOVUPS.Z (R9), K1, Z11
+	VMULPS Z2, Z11, Z11
+	VADDPS Z12, Z11, Z11
+	VMOVUPS Z11, K1, (R9)
+	VSQRTPS Z11, Z13
+	VDIVPS Z4, Z13, Z13
+	VADDPS Z5, Z13, Z13
+	VMOVUPS.Z (DI), K1, Z14
+	VMULPS Z6, Z14, Z14
+	VMULPS Z9, Z7, Z15
+	VDIVPS Z13, Z15, Z15
+	VSUBPS Z15, Z14, Z14
+	VMOVUPS Z14, K1, (DI)
+
+addone:
+	VZEROUPPER
+	RET
+
 // func copyRowsAVX512(dst, src []float32, rows, width, dstStride, srcStride int)
 // dst[r·dstStride+j] = src[r·srcStride+j] for r < rows, j < width. The caller checks
 // the bounds.

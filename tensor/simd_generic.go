@@ -51,3 +51,5 @@ func reluAVX512(x, a []float32)                            { panic("tensor: no A
 func reluMaskAVX512(dx, dy, y []float32)                   { panic("tensor: no AVX-512 in this build") }
 func affineAVX512(x, y []float32, m, s, b float32)         { panic("tensor: no AVX-512 in this build") }
 func affine2AVX512(g, x, d []float32, k, c, m, c0 float32) { panic("tensor: no AVX-512 in this build") }
+
+func adamwAVX512(w, g, m, v []float32, c *[8]float32) { panic("tensor: no AVX-512 in this build") }
