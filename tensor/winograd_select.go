@@ -90,6 +90,10 @@ func conv3x3Choice(s ConvShape, pass conv3x3Pass) conv3x3Algo {
 	return conv3x3Rule(s, pass)
 }
 
+// Conv3x3WinogradAvailable reports whether this build and CPU have the Winograd kernels
+// that the "auto" rule uses (AVX-512).
+func Conv3x3WinogradAvailable() bool { return winoSIMD }
+
 // conv3x3Rule is the path "auto" takes, read off BenchmarkConv3x3Pass on the 2-core
 // AVX-512 machine (2026-12-07; ResNet-18's layers at batch 64 and 8): Winograd costs a
 // weight transform per call (Cin·Cout·a² values) that only many output pixels repay,
@@ -99,7 +103,7 @@ func conv3x3Choice(s ConvShape, pass conv3x3Pass) conv3x3Algo {
 // AVX-512 build has the fast kernels; elsewhere the default kernels always run.
 func conv3x3Rule(s ConvShape, pass conv3x3Pass) conv3x3Algo {
 	ho, wo := s.OutSize()
-	if !winoSIMD || s.N*ho*wo < 512 {
+	if !winoSIMD || s.N*ho*wo < 512 || pass != passForward {
 		return 0
 	}
 	if pass == passWeightGrad || min(ho, wo) >= 16 {
