@@ -103,7 +103,7 @@ func Conv3x3WinogradAvailable() bool { return winoSIMD }
 // AVX-512 build has the fast kernels; elsewhere the default kernels always run.
 func conv3x3Rule(s ConvShape, pass conv3x3Pass) conv3x3Algo {
 	ho, wo := s.OutSize()
-	if !winoSIMD || s.N*ho*wo < 512 || pass != passForward {
+	if !winoSIMD || s.N*ho*wo < 512 {
 		return 0
 	}
 	if pass == passWeightGrad || min(ho, wo) >= 16 {
