@@ -393,7 +393,7 @@ func (a *GELU[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 // element's long erf chain, which serialises the loop and doubles its cost.
 const gelu32Block = 64
 
-// geluForward32 computes y = x·Φ(x) for float32 through erf32.
+// geluForward32 computes y = x·Φ(x) for float32 through tensor.GELUInPlace.
 func geluForward32(x, y []float32) {
 	var buf [gelu32Block]float64
 	for lo := 0; lo < len(x); lo += gelu32Block {
@@ -402,9 +402,7 @@ func geluForward32(x, y []float32) {
 		for i, v := range x[lo:hi] {
 			b[i] = float64(v)
 		}
-		for i, xv := range b {
-			b[i] = 0.5 * xv * (1 + erf32(xv*(1/math.Sqrt2)))
-		}
+		tensor.GELUInPlace(b)
 		out := y[lo:hi]
 		for i, v := range b {
 			out[i] = float32(v)
@@ -412,7 +410,7 @@ func geluForward32(x, y []float32) {
 	}
 }
 
-// geluBackward32 computes dx = dy·(Φ(x) + x·φ(x)) for float32 through erf32.
+// geluBackward32 computes dx = dy·(Φ(x) + x·φ(x)) for float32 through tensor.GELUGradInPlace.
 func geluBackward32(x, dy, dx []float32) {
 	var buf [gelu32Block]float64
 	for lo := 0; lo < len(x); lo += gelu32Block {
@@ -421,64 +419,12 @@ func geluBackward32(x, dy, dx []float32) {
 		for i, v := range x[lo:hi] {
 			b[i] = float64(v)
 		}
-		for i, xv := range b {
-			e := expNeg(-0.5 * xv * xv)
-			b[i] = 0.5*(1+erf32(xv*(1/math.Sqrt2))) + xv*invSqrt2Pi*e
-		}
+		tensor.GELUGradInPlace(b)
 		g, out := dy[lo:hi], dx[lo:hi]
 		for i, v := range b {
 			out[i] = g[i] * float32(v)
 		}
 	}
-}
-
-// expNeg is eʸ for y ≤ 0 with relative error below 1e-8 (0 below −700): y = n·ln2 + r
-// with |r| ≤ ln2/2, a degree-7 Taylor polynomial for eʳ, and 2ⁿ put into the exponent
-// bits. It is about twice as fast as math.Exp in the float32 GELU backward.
-func expNeg(y float64) float64 {
-	if y < -700 {
-		return 0
-	}
-	const magic = 6755399441055744.0 // 1.5·2⁵²: adding it rounds y·log₂e to an integer
-	t := y*math.Log2E + magic
-	n := t - magic
-	r := y - n*math.Ln2
-	p := 1.0 / 5040
-	p = p*r + 1.0/720
-	p = p*r + 1.0/120
-	p = p*r + 1.0/24
-	p = p*r + 1.0/6
-	p = p*r + 0.5
-	p = p*r + 1
-	p = p*r + 1
-	// The low mantissa bits of t hold n in two's complement; make 2ⁿ from them.
-	return p * math.Float64frombits(uint64(int64(math.Float64bits(t))<<12>>12+1023)<<52)
-}
-
-// erf32 is erf accurate to 1e-7 absolute (float32 precision): the odd/even rational
-// approximation on [−4, 4] used by Eigen and XLA for single precision (erf(±4) rounds to
-// ±1 in float32). math.Erf costs about 25 ns on the reference machine, this about 3 ns,
-// which matters for the GELU of every ViT MLP. The clamps are branches on purpose: Go's
-// float min/max are several times slower here. NaN passes through.
-func erf32(x float64) float64 {
-	if x > 4 {
-		x = 4
-	}
-	if x < -4 {
-		x = -4
-	}
-	x2 := x * x
-	p := x2*-2.72614225801306e-10 + 2.77068142495902e-08
-	p = x2*p + -2.10102402082508e-06
-	p = x2*p + -5.69250639462346e-05
-	p = x2*p + -7.34990630326855e-04
-	p = x2*p + -2.95459980854025e-03
-	p = x2*p + -1.60960333262415e-02
-	q := x2*-1.45660718464996e-05 + -2.13374055278905e-04
-	q = x2*q + -1.68282697438203e-03
-	q = x2*q + -7.37332916720468e-03
-	q = x2*q + -1.42647390514189e-02
-	return x * p / q
 }
 
 // SiLUScalar is x·σ(x) (Swish).

@@ -35,7 +35,7 @@ func SoftmaxRows[F tensor.Float](dst, src []F, cols int) {
 	}
 }
 
-// softmaxRows32 is SoftmaxRows for float32: the same algorithm with expNeg (relative
+// softmaxRows32 is SoftmaxRows for float32: the same algorithm with tensor.ExpNeg (relative
 // error 1e-8, far below float32 resolution) in blocks converted to float64 first, about
 // three times faster than math.Exp element by element (see geluForward32).
 func softmaxRows32(dst, src []float32, cols int) {
@@ -55,9 +55,7 @@ func softmaxRows32(dst, src []float32, cols int) {
 			for i, v := range s[lo:hi] {
 				b[i] = float64(v - m)
 			}
-			for i, v := range b {
-				b[i] = expNeg(v)
-			}
+			tensor.ExpNegInPlace(b)
 			out := d[lo:hi]
 			for i, v := range b {
 				sum += v

@@ -76,3 +76,54 @@ func TestElementwiseKernelsSameBits(t *testing.T) {
 		}
 	}
 }
+
+// The float64 exp, GELU and GELU-derivative kernels give the bits of ExpNeg, Erf32 and
+// the Go GELU loops on every length up to 40, across the clamps (|x| > 4 in Erf32,
+// y < −700 in ExpNeg) and on ±0 and ±Inf; NaN stays NaN.
+func TestExpErfKernelsSameBits(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU: the Go loops are the only path")
+	}
+	rng := rand.New(rand.NewPCG(7, 2))
+	special := []float64{0, math.Copysign(0, -1), math.Inf(1), math.Inf(-1), math.NaN(), -700, -700.0000001, 4, -4, 4.0000001, -745, 1e-300}
+	for n := 0; n <= 40; n++ {
+		x := make([]float64, n)
+		for i := range x {
+			switch rng.IntN(4) {
+			case 0:
+				x[i] = special[rng.IntN(len(special))]
+			case 1:
+				x[i] = -800 * rng.Float64() // the whole ExpNeg range
+			default:
+				x[i] = 6 * rng.NormFloat64()
+			}
+		}
+		for _, k := range []struct {
+			name string
+			f    func([]float64)
+			neg  bool // ExpNeg's domain is y ≤ 0
+		}{{"ExpNegInPlace", ExpNegInPlace, true}, {"GELUInPlace", GELUInPlace, false}, {"GELUGradInPlace", GELUGradInPlace, false}} {
+			in := append([]float64(nil), x...)
+			if k.neg {
+				for i := range in {
+					in[i] = -math.Abs(in[i])
+				}
+			}
+			a, b := append([]float64(nil), in...), append([]float64(nil), in...)
+			prev := elementwiseSIMD
+			elementwiseSIMD = true
+			k.f(a)
+			elementwiseSIMD = false
+			k.f(b)
+			elementwiseSIMD = prev
+			for i := range a {
+				if math.IsNaN(a[i]) && math.IsNaN(b[i]) {
+					continue
+				}
+				if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
+					t.Fatalf("%s, length %d: element %d (input %v) is %v (SIMD) against %v (Go)", k.name, n, i, in[i], a[i], b[i])
+				}
+			}
+		}
+	}
+}

@@ -252,3 +252,15 @@ func elementwise32() bool { return elementwiseSIMD }
 //
 //go:noescape
 func adamwAVX512(w, g, m, v []float32, c *[8]float32)
+
+// expNegF64AVX512, geluF64AVX512 and geluGradF64AVX512 are ExpNegInPlace, GELUInPlace
+// and GELUGradInPlace on 8 float64 lanes: see simd_amd64_gen.go.
+//
+//go:noescape
+func expNegF64AVX512(b []float64, c *[32]float64)
+
+//go:noescape
+func geluF64AVX512(b []float64, c *[32]float64)
+
+//go:noescape
+func geluGradF64AVX512(b []float64, c *[32]float64)

@@ -53,3 +53,7 @@ func affineAVX512(x, y []float32, m, s, b float32)         { panic("tensor: no A
 func affine2AVX512(g, x, d []float32, k, c, m, c0 float32) { panic("tensor: no AVX-512 in this build") }
 
 func adamwAVX512(w, g, m, v []float32, c *[8]float32) { panic("tensor: no AVX-512 in this build") }
+
+func expNegF64AVX512(b []float64, c *[32]float64)   { panic("tensor: no AVX-512 in this build") }
+func geluF64AVX512(b []float64, c *[32]float64)     { panic("tensor: no AVX-512 in this build") }
+func geluGradF64AVX512(b []float64, c *[32]float64) { panic("tensor: no AVX-512 in this build") }
