@@ -955,7 +955,7 @@ func expNegBody(y, o int) {
 // erfBody emits Zo = erf32(Zx) for 8 float64 lanes (Zx is clamped in place; temps
 // Z25–Z27, masks K4, K5), the operations of Erf32 in order.
 func erfBody(x, o int) {
-	p("\tVCMPPD.BCST $0x1e, %s, Z%d, K4", bc(cFour), x) // x > 4 (false for NaN)
+	p("\tVCMPPD.BCST $0x1e, %s, Z%d, K4", bc(cFour), x)      // x > 4 (false for NaN)
 	p("\tVCMPPD.BCST $0x11, %s, Z%d, K5", bc(cMinusFour), x) // x < −4
 	p("\tVBROADCASTSD %s, K4, Z%d", bc(cFour), x)
 	p("\tVBROADCASTSD %s, K5, Z%d", bc(cMinusFour), x)
