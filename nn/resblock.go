@@ -45,9 +45,7 @@ func (b *BasicBlock[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 		sc = b.Downsample.Forward(x)
 	}
 	b.sum = tensor.Ensure(b.sum, h.Shape...)
-	for i := range h.Data {
-		b.sum.Data[i] = h.Data[i] + sc.Data[i]
-	}
+	tensor.Add(h.Data, sc.Data, b.sum.Data)
 	return b.Relu2.Forward(b.sum)
 }
 
@@ -60,9 +58,7 @@ func (b *BasicBlock[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 		dsc = b.Downsample.Backward(ds)
 	}
 	b.dx = tensor.Ensure(b.dx, dmain.Shape...)
-	for i := range dmain.Data {
-		b.dx.Data[i] = dmain.Data[i] + dsc.Data[i]
-	}
+	tensor.Add(dmain.Data, dsc.Data, b.dx.Data)
 	return b.dx
 }
 

@@ -208,3 +208,17 @@ func GELUGradInPlace(b []float64) {
 		b[i] = 0.5*(1+Erf32(xv*(1/math.Sqrt2))) + xv*invSqrt2Pi*e
 	}
 }
+
+// Add sets d[i] = x[i] + y[i] for i < len(d) (x and y at least as long).
+func Add[F Float](x, y, d []F) {
+	x, y = x[:len(d)], y[:len(d)]
+	if d32, ok := any(d).([]float32); ok && elementwise32() {
+		if len(d) > 0 {
+			addAVX512(any(x).([]float32), any(y).([]float32), d32)
+		}
+		return
+	}
+	for i, v := range x {
+		d[i] = v + y[i]
+	}
+}

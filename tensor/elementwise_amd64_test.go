@@ -65,6 +65,7 @@ func TestElementwiseKernelsSameBits(t *testing.T) {
 			{"ReLUMask on arbitrary bits", func(out []float32) { ReLUMask(out, g, y) }},
 			{"Affine", func(out []float32) { Affine(x, out, m, k, c) }},
 			{"Affine2", func(out []float32) { Affine2(g, x, out, k, c, m, c0) }},
+			{"Add", func(out []float32) { Add(g, x, out) }},
 			{"AdamWUpdate (weights)", func(out []float32) { adam(out, 0) }},
 			{"AdamWUpdate (first moment)", func(out []float32) { adam(out, 1) }},
 			{"AdamWUpdate (second moment)", func(out []float32) { adam(out, 2) }},

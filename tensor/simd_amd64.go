@@ -264,3 +264,8 @@ func geluF64AVX512(b []float64, c *[32]float64)
 
 //go:noescape
 func geluGradF64AVX512(b []float64, c *[32]float64)
+
+// addAVX512 is d[i] = x[i] + y[i]: see simd_amd64_gen.go.
+//
+//go:noescape
+func addAVX512(x, y, d []float32)

@@ -1024,6 +1024,39 @@ geluGradF64AVX512_done:
 	VZEROUPPER
 	RET
 
+// func addAVX512(x, y, d []float32)
+// d[i] = x[i] + y[i] for i < len(d) (x and y at least as long).
+TEXT ·addAVX512(SB), NOSPLIT, $0-72
+	MOVQ x_base+0(FP), SI
+	MOVQ y_base+24(FP), DX
+	MOVQ d_base+48(FP), DI
+	MOVQ d_len+56(FP), CX
+ad2x16:
+	CMPQ CX, $16
+	JL   ad2tail
+	VMOVUPS (SI), Z1
+	VADDPS (DX), Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  ad2x16
+ad2tail:
+	TESTQ CX, CX
+	JZ    ad2done
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z1
+	VMOVUPS.Z (DX), K1, Z2
+	VADDPS Z2, Z1, Z1
+	VMOVUPS Z1, K1, (DI)
+ad2done:
+	VZEROUPPER
+	RET
+
 // func copyRowsAVX512(dst, src []float32, rows, width, dstStride, srcStride int)
 // dst[r·dstStride+j] = src[r·srcStride+j] for r < rows, j < width. The caller checks
 // the bounds.

@@ -57,3 +57,5 @@ func adamwAVX512(w, g, m, v []float32, c *[8]float32) { panic("tensor: no AVX-51
 func expNegF64AVX512(b []float64, c *[32]float64)   { panic("tensor: no AVX-512 in this build") }
 func geluF64AVX512(b []float64, c *[32]float64)     { panic("tensor: no AVX-512 in this build") }
 func geluGradF64AVX512(b []float64, c *[32]float64) { panic("tensor: no AVX-512 in this build") }
+
+func addAVX512(x, y, d []float32) { panic("tensor: no AVX-512 in this build") }
