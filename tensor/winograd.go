@@ -318,6 +318,7 @@ type winoWork struct {
 	st, half []float32 // a channels-last strip and its half transform
 	v, mm    []float32 // transformed input and products (or dy transform), [ξ][t][c]
 	out      []float32 // channels-last output strip, [m][tw·m][coup]
+	cm       []float32 // channel-major output rows of one channel group, [16][m·wo]
 	tile     [6 * 6 * winoLanes]float32
 }
 
@@ -330,12 +331,13 @@ func (p *winoPlan) newWork(mm, out bool) *winoWork {
 	}
 	if out {
 		wk.out = getBuf[float32](p.s.m * p.tw * p.s.m * p.coup)
+		wk.cm = getBuf[float32](winoLanes * p.s.m * p.wo)
 	}
 	return wk
 }
 
 func (wk *winoWork) free() {
-	for _, b := range [][]float32{wk.st, wk.half, wk.v, wk.mm, wk.out} {
+	for _, b := range [][]float32{wk.st, wk.half, wk.v, wk.mm, wk.out, wk.cm} {
 		if b != nil {
 			putBuf(b)
 		}
@@ -361,27 +363,23 @@ func (p *winoPlan) storeRows(y []float32, g0, g1 int, wk *winoWork) {
 				winoLin(p.s.at, wk.tile[:], l, a*l, wk.out[tx*m*p.coup+c0:], p.coup, orow, m)
 			}
 		}
-		for q := 0; q < m; q++ {
-			oy := ty*m + q
-			if oy >= p.ho {
-				break
-			}
-			src := wk.out[q*orow:]
-			for c0 := 0; c0 < p.cout; c0 += l {
-				dst := y[(img*p.cout+c0)*plane+oy*p.wo:]
-				chans := min(l, p.cout-c0)
+		// Through a channel-major buffer: sixteen 16×16 transposes into it, then one
+		// contiguous copy of the tile row's nq output rows per channel. Transposing
+		// straight into y would store into 16 planes at once, 4 KiB apart for 32×32
+		// maps, which alias in the L1 cache.
+		nq := min(m, p.ho-ty*m)
+		run := nq * p.wo // one channel's output rows of this tile row, contiguous in y
+		for c0 := 0; c0 < p.cout; c0 += l {
+			chans := min(l, p.cout-c0)
+			for q := 0; q < nq; q++ {
+				src := wk.out[q*orow:]
 				for x0 := 0; x0 < p.wo; x0 += l {
 					lanes := min(l, p.wo-x0)
-					if chans == l {
-						transposeStrip(dst[x0:], plane, src[x0*p.coup+c0:], p.coup, l, lanes, lanes)
-						continue
-					}
-					for c := 0; c < chans; c++ { // the last, partial channel group
-						for x := 0; x < lanes; x++ {
-							dst[c*plane+x0+x] = src[(x0+x)*p.coup+c0+c]
-						}
-					}
+					transposeStrip(wk.cm[q*p.wo+x0:], run, src[x0*p.coup+c0:], p.coup, l, lanes, lanes)
 				}
+			}
+			for c := 0; c < chans; c++ {
+				copy(y[(img*p.cout+c0+c)*plane+ty*m*p.wo:][:run], wk.cm[c*run:])
 			}
 		}
 	}
