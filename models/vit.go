@@ -67,18 +67,14 @@ func (b *Block[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 	}
 	a := b.Attn.Forward(h)
 	b.u = tensor.Ensure(b.u, x.Shape...)
-	for i := range x.Data {
-		b.u.Data[i] = x.Data[i] + a.Data[i]
-	}
+	tensor.Add(x.Data, a.Data, b.u.Data)
 	h = b.u
 	if b.LN2 != nil {
 		h = b.LN2.Forward(b.u)
 	}
 	m := b.FC2.Forward(b.Act.Forward(b.FC1.Forward(h)))
 	b.y = tensor.Ensure(b.y, x.Shape...)
-	for i := range m.Data {
-		b.y.Data[i] = b.u.Data[i] + m.Data[i]
-	}
+	tensor.Add(b.u.Data, m.Data, b.y.Data)
 	return b.y
 }
 
@@ -99,9 +95,7 @@ func (b *Block[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 	}
 	b.du = tensor.Ensure(b.du, dy.Shape...)
 	du := b.du
-	for i, v := range dm.Data {
-		du.Data[i] = dy.Data[i] + v
-	}
+	tensor.Add(dy.Data, dm.Data, du.Data)
 	release()
 	da := b.Attn.Backward(du)
 	release = b.Attn.ReleaseGrad
@@ -111,9 +105,7 @@ func (b *Block[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 		release = b.LN1.ReleaseGrad
 	}
 	b.dx = tensor.Ensure(b.dx, dy.Shape...)
-	for i := range du.Data {
-		b.dx.Data[i] = du.Data[i] + da.Data[i]
-	}
+	tensor.Add(du.Data, da.Data, b.dx.Data)
 	release()
 	return b.dx
 }
