@@ -149,8 +149,8 @@ func conv3x3Forward[F Float](s ConvShape, x, w, b, y []F) bool {
 }
 
 // conv3x3Backward runs the input and weight gradients whose path is Winograd, the rest
-// (and the bias gradient) through the default kernels, and reports whether it handled
-// the call.
+// and the bias gradient through the default kernels (which return at once when nothing
+// is left), and reports whether it handled the call.
 func conv3x3Backward[F Float](s ConvShape, x, w, dy, dx, dw, db []F) bool {
 	x32, ok := any(x).([]float32)
 	if !ok || !winoEligible(s) || (dx == nil && dw == nil) {
@@ -178,27 +178,6 @@ func conv3x3Backward[F Float](s ConvShape, x, w, dy, dx, dw, db []F) bool {
 		winoPlanFor(s, adw).weightGrad(x32, dy32, dw32)
 		dw32 = nil
 	}
-	if dx32 != nil || dw32 != nil {
-		conv2dBackwardDefault(s, x32, w32, dy32, dx32, dw32, db32)
-		return true
-	}
-	if db32 != nil {
-		biasGrad(s, dy32, db32)
-	}
+	conv2dBackwardDefault(s, x32, w32, dy32, dx32, dw32, db32) // what is left, and the bias gradient
 	return true
-}
-
-// biasGrad adds Σ_(n, pixels) dy[n, co] to db[co], samples in order.
-func biasGrad(s ConvShape, dy, db []float32) {
-	ho, wo := s.OutSize()
-	hw := ho * wo
-	Parallel(s.Cout, 1, func(lo, hi int) {
-		for co := lo; co < hi; co++ {
-			var acc float32
-			for n := 0; n < s.N; n++ {
-				acc += sumF(dy[(n*s.Cout+co)*hw : (n*s.Cout+co+1)*hw])
-			}
-			db[co] += acc
-		}
-	})
 }
