@@ -159,11 +159,9 @@ func winoEligible(s ConvShape) bool {
 // a block's V and M stay near the L2 cache.
 const winoBlockFloats = 1 << 20
 
-func roundLanes(c int) int { return (c + winoLanes - 1) / winoLanes * winoLanes }
-
 func newWinoPlan(mats *winoMats, n, cin, h, w, cout, pad int) *winoPlan {
 	m, a := mats.m, mats.a
-	p := &winoPlan{s: mats, cin: cin, cout: cout, cinp: roundLanes(cin), coup: roundLanes(cout), n: n, pad: pad, h: h, w: w}
+	p := &winoPlan{s: mats, cin: cin, cout: cout, cinp: roundUp(cin, winoLanes), coup: roundUp(cout, winoLanes), n: n, pad: pad, h: h, w: w}
 	p.ho, p.wo = h+2*pad-2, w+2*pad-2
 	p.th, p.tw = (p.ho+m-1)/m, (p.wo+m-1)/m
 	p.wp = p.tw*m + 2
@@ -222,6 +220,7 @@ func (p *winoPlan) loadStrip(st, src []float32, img, c, hh, ww, c0, y0, off, nro
 		group = l / ww
 	}
 	var tmp [l * l]float32
+	lo := -1 // plane rows lo … lo+group−1 are transposed in tmp
 	for k := 0; k < nrows; k++ {
 		d := st[k*row : (k+1)*row]
 		y := y0 + k
@@ -231,19 +230,15 @@ func (p *winoPlan) loadStrip(st, src []float32, img, c, hh, ww, c0, y0, off, nro
 		}
 		clear(d[:off*l])
 		clear(d[(off+ww)*l:])
-		if group == 0 {
-			transposeStrip(d[off*l:], l, plane[y*ww:], hh*ww, ww, chans, l)
-			continue
-		}
-		if (y-max(y0, 0))%group == 0 && y+group <= hh && k+group <= nrows {
+		if group > 0 && (lo < 0 || y >= lo+group) && y+group <= hh {
 			transposeStrip(tmp[:], l, plane[y*ww:], hh*ww, l, chans, l)
-		} else if (y-max(y0, 0))%group == 0 {
-			group = 0 // the last rows do not fill a group
-			transposeStrip(d[off*l:], l, plane[y*ww:], hh*ww, ww, chans, l)
+			lo = y
+		}
+		if group > 0 && lo >= 0 && y < lo+group {
+			copy(d[off*l:(off+ww)*l], tmp[(y-lo)*ww*l:])
 			continue
 		}
-		j := (y - max(y0, 0)) % group
-		copy(d[off*l:(off+ww)*l], tmp[j*ww*l:])
+		transposeStrip(d[off*l:], l, plane[y*ww:], hh*ww, ww, chans, l)
 	}
 }
 
@@ -252,7 +247,7 @@ func (p *winoPlan) tileRow(g int) (img, ty int) { return g / p.th, g % p.th }
 
 // transformRows writes the transform of the tile rows g0 … g1−1 of src (NCHW, c
 // channels, hh×ww planes) into v[ξ·xi + t·cp + ci] (t counted from g0's first tile,
-// ci < roundLanes(c)): the strips start at row ty·m − off and column −off, hold k rows,
+// ci < roundUp(c, winoLanes)): the strips start at row ty·m − off and column −off, hold k rows,
 // and mat (a×k) is applied down and across.
 func (p *winoPlan) transformRows(v []float32, cp, xi int, src []float32, c, hh, ww, off int, mat *winoMat, g0, g1 int, st, half []float32) {
 	const l = winoLanes
@@ -260,7 +255,7 @@ func (p *winoPlan) transformRows(v []float32, cp, xi int, src []float32, c, hh, 
 	for g := g0; g < g1; g++ {
 		img, ty := p.tileRow(g)
 		t0 := (g - g0) * p.tw
-		for c0 := 0; c0 < roundLanes(c); c0 += l {
+		for c0 := 0; c0 < roundUp(c, l); c0 += l {
 			p.loadStrip(st, src, img, c, hh, ww, c0, ty*m-off, off, k)
 			// down: half[i][x] = Σ_k mat[i][k]·st[k][x], for all columns at once
 			winoLin(mat, st, p.wp*l, l, half, p.wp*l, l, p.wp)
