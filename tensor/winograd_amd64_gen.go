@@ -1,7 +1,7 @@
 //go:build ignore
 
-// winograd_amd64_gen.go writes winograd_amd64.s, the AVX-512 kernels of the Winograd
-// convolution (winograd.go): `go generate ./tensor` (or `go run winograd_amd64_gen.go` in
+// winograd_amd64_gen.go writes winograd_amd64.s, the AVX-512 and AVX2 kernels of the
+// Winograd convolution (winograd.go): `go generate ./tensor` (or `go run winograd_amd64_gen.go` in
 // this directory).
 //
 // Transforms: one kernel per transform matrix (Bᵀ, Aᵀ, A, G and Gᵀ of F(4×4, 3×3) and
@@ -318,6 +318,299 @@ func transpose(m [][]float64) [][]float64 {
 	return t
 }
 
+// The AVX2 kernels: the same transforms on two 8-lane halves of each 16-lane vector, and
+// product kernels for an R×16 part of the 14×32 tile (R = 5 or 4; 2R accumulators, two
+// B vectors and one broadcast fit in the 16 YMM registers). winograd_amd64.go runs
+// six parts per tile.
+
+// transformAVX2 emits winoLin<name>AVX2, winoLin<name>AVX512 for AVX2.
+func transformAVX2(name string, m [][]float64) {
+	r, k := len(m), len(m[0])
+	fn := "winoLin" + name + "AVX2"
+	p("// func %s(lc *float32, k, r int, x *float32, xk, xb int, y *float32, yr, yb, nb int)", fn)
+	p("TEXT ·%s(SB), NOSPLIT, $0-80", fn)
+	p("\tMOVQ lc+0(FP), BX")
+	p("\tMOVQ x+24(FP), SI")
+	p("\tMOVQ xk+32(FP), R8")
+	p("\tSHLQ $2, R8")
+	p("\tMOVQ xb+40(FP), R9")
+	p("\tSHLQ $2, R9")
+	p("\tMOVQ y+48(FP), DI")
+	p("\tMOVQ yr+56(FP), R10")
+	p("\tSHLQ $2, R10")
+	p("\tMOVQ yb+64(FP), R11")
+	p("\tSHLQ $2, R11")
+	p("\tMOVQ nb+72(FP), R12")
+	p("\tVXORPS Y15, Y15, Y15")
+	p("\tTESTQ R12, R12")
+	p("\tJEQ %s_done", fn)
+	p("%s_loop:", fn)
+	for h := 0; h < 2; h++ {
+		d := h * 32
+		p("\tMOVQ SI, R13")
+		for q := 0; q < k; q++ {
+			p("\tVMOVUPS %d(R13), Y%d", d, q)
+			if q < k-1 {
+				p("\tADDQ R8, R13")
+			}
+		}
+		for q := 0; q < r; q++ {
+			dst := fmt.Sprintf("Y%d", 8+q)
+			first := true
+			for c := 0; c < k; c++ {
+				v := m[q][c]
+				if v == 0 {
+					continue
+				}
+				src := fmt.Sprintf("Y%d", c)
+				if v != 1 && v != -1 {
+					p("\tVBROADCASTSS %d(BX), Y14", (c*6+q)*4)
+				}
+				switch {
+				case first && v == 1:
+					p("\tVMOVAPS %s, %s", src, dst)
+				case first && v == -1:
+					p("\tVSUBPS %s, Y15, %s", src, dst)
+				case first:
+					p("\tVMULPS Y14, %s, %s", src, dst)
+				case v == 1:
+					p("\tVADDPS %s, %s, %s", src, dst, dst)
+				case v == -1:
+					p("\tVSUBPS %s, %s, %s", src, dst, dst)
+				default:
+					p("\tVFMADD231PS Y14, %s, %s", src, dst)
+				}
+				first = false
+			}
+			if first {
+				p("\tVXORPS %s, %s, %s", dst, dst, dst)
+			}
+		}
+		p("\tMOVQ DI, R13")
+		for q := 0; q < r; q++ {
+			p("\tVMOVUPS Y%d, %d(R13)", 8+q, d)
+			if q < r-1 {
+				p("\tADDQ R10, R13")
+			}
+		}
+	}
+	p("\tADDQ R9, SI")
+	p("\tADDQ R11, DI")
+	p("\tDECQ R12")
+	p("\tJNE %s_loop", fn)
+	p("%s_done:", fn)
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+func accY(r, v int) string { return fmt.Sprintf("Y%d", r*2+v) }
+
+// rowAddrAVX2 is the operand of row r < 6 of A at byte displacement d: AX = row 0,
+// R9 = row 3, R8 = lda in bytes.
+func rowAddrAVX2(r, d int) string {
+	switch r {
+	case 0:
+		return fmt.Sprintf("%d(AX)", d)
+	case 1, 2, 4:
+		return fmt.Sprintf("%d(AX)(R8*%d)", d, r)
+	case 3:
+		return fmt.Sprintf("%d(R9)", d)
+	default:
+		return fmt.Sprintf("%d(R9)(R8*2)", d)
+	}
+}
+
+// storeAVX2 writes an mr×16 part to C (DI, row stride DX): acc when beta (at
+// betaOff(FP)) is ±0, acc + beta·C otherwise.
+func storeAVX2(name string, mr, betaOff int) {
+	p("\tMOVL beta+%d(FP), R13", betaOff)
+	p("\tANDL $0x7fffffff, R13")
+	p("\tJEQ %s_overwrite", name)
+	p("\tVBROADCASTSS beta+%d(FP), Y15", betaOff)
+	for r := 0; r < mr; r++ {
+		for v := 0; v < 2; v++ {
+			p("\tVFMADD231PS %d(DI), Y15, %s", v*32, accY(r, v))
+			p("\tVMOVUPS %s, %d(DI)", accY(r, v), v*32)
+		}
+		if r < mr-1 {
+			p("\tADDQ DX, DI")
+		}
+	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("%s_overwrite:", name)
+	for r := 0; r < mr; r++ {
+		for v := 0; v < 2; v++ {
+			p("\tVMOVUPS %s, %d(DI)", accY(r, v), v*32)
+		}
+		if r < mr-1 {
+			p("\tADDQ DX, DI")
+		}
+	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+func zeroAccAVX2(mr int) {
+	for i := 0; i < 2*mr; i++ {
+		p("\tVXORPS Y%d, Y%d, Y%d", i, i, i)
+	}
+}
+
+// rowsAVX2 emits winoKernelRows<mr>AVX2: c[r][j] (+)= Σ_p a[r·lda+p]·b[p·32+j] for
+// r < mr, j < 16, p < k (k a multiple of 4).
+func rowsAVX2(mr int) {
+	const unroll = 4
+	name := fmt.Sprintf("winoKernelRows%dAVX2", mr)
+	p("// func %s(k int, a *float32, lda int, b, c *float32, ldc int, beta float32)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-52", name)
+	p("\tMOVQ k+0(FP), CX")
+	p("\tMOVQ a+8(FP), AX")
+	p("\tMOVQ lda+16(FP), R8")
+	p("\tSHLQ $2, R8")
+	p("\tMOVQ b+24(FP), BX")
+	p("\tMOVQ c+32(FP), DI")
+	p("\tMOVQ ldc+40(FP), DX")
+	p("\tSHLQ $2, DX")
+	p("\tLEAQ (AX)(R8*2), R9")
+	p("\tADDQ R8, R9") // row 3
+	zeroAccAVX2(mr)
+	p("\tTESTQ CX, CX")
+	p("\tJEQ %s_store", name)
+	p("%s_loop:", name)
+	for u := 0; u < unroll; u++ {
+		for v := 0; v < 2; v++ {
+			p("\tVMOVUPS %d(BX), Y%d", (u*32+v*8)*4, 12+v)
+		}
+		for r := 0; r < mr; r++ {
+			p("\tVBROADCASTSS %s, Y14", rowAddrAVX2(r, u*4))
+			for v := 0; v < 2; v++ {
+				p("\tVFMADD231PS Y14, Y%d, %s", 12+v, accY(r, v))
+			}
+		}
+	}
+	p("\tADDQ $%d, AX", unroll*4)
+	p("\tADDQ $%d, R9", unroll*4)
+	p("\tADDQ $%d, BX", unroll*32*4)
+	p("\tSUBQ $%d, CX", unroll)
+	p("\tJGT %s_loop", name)
+	p("%s_store:", name)
+	storeAVX2(name, mr, 48)
+}
+
+// stridedAVX2 emits winoKernelStrided<mr>AVX2: c[r][j] (+)= Σ_p a[p·as+r]·b[p·bs+j] for
+// r < mr, j < 16, p < k.
+func stridedAVX2(mr int) {
+	name := fmt.Sprintf("winoKernelStrided%dAVX2", mr)
+	p("// func %s(k int, a *float32, as int, b *float32, bs int, c *float32, ldc int, beta float32)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-60", name)
+	p("\tMOVQ k+0(FP), CX")
+	p("\tMOVQ a+8(FP), AX")
+	p("\tMOVQ as+16(FP), R8")
+	p("\tSHLQ $2, R8")
+	p("\tMOVQ b+24(FP), BX")
+	p("\tMOVQ bs+32(FP), R9")
+	p("\tSHLQ $2, R9")
+	p("\tMOVQ c+40(FP), DI")
+	p("\tMOVQ ldc+48(FP), DX")
+	p("\tSHLQ $2, DX")
+	zeroAccAVX2(mr)
+	p("\tTESTQ CX, CX")
+	p("\tJEQ %s_store", name)
+	p("%s_loop:", name)
+	for v := 0; v < 2; v++ {
+		p("\tVMOVUPS %d(BX), Y%d", v*32, 12+v)
+	}
+	for r := 0; r < mr; r++ {
+		p("\tVBROADCASTSS %d(AX), Y14", r*4)
+		for v := 0; v < 2; v++ {
+			p("\tVFMADD231PS Y14, Y%d, %s", 12+v, accY(r, v))
+		}
+	}
+	p("\tADDQ R8, AX")
+	p("\tADDQ R9, BX")
+	p("\tDECQ CX")
+	p("\tJNE %s_loop", name)
+	p("%s_store:", name)
+	storeAVX2(name, mr, 56)
+}
+
+// transpose8AVX2 emits winoTranspose8AVX2(dst, src *float32, ld, kb, rows, stride int):
+// dst[q·stride+r] = src[r·ld+q] for q < kb (a multiple of 8), r < rows ≤ 8, and 0 for
+// rows ≤ r < 8, by 8×8 in-register transposes (unpack, shuffle, 128-bit permute).
+func transpose8AVX2() {
+	const name = "winoTranspose8AVX2"
+	p("// func %s(dst, src *float32, ld, kb, rows, stride int)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-48", name)
+	p("\tMOVQ dst+0(FP), DI")
+	p("\tMOVQ src+8(FP), SI")
+	p("\tMOVQ ld+16(FP), R8")
+	p("\tSHLQ $2, R8")
+	p("\tMOVQ kb+24(FP), CX")
+	p("\tMOVQ rows+32(FP), BX")
+	p("\tMOVQ stride+40(FP), R11")
+	p("\tSHLQ $2, R11")
+	p("\tLEAQ (SI)(R8*2), R9")
+	p("\tADDQ R8, R9") // src row 3
+	p("\tLEAQ (R9)(R8*2), R10")
+	p("\tADDQ R8, R10")           // src row 6
+	p("\tLEAQ (R11)(R11*2), R12") // 3·stride
+	p("\tTESTQ CX, CX")
+	p("\tJEQ %s_done", name)
+	p("%s_loop:", name)
+	rowsrc := []string{"(SI)", "(SI)(R8*1)", "(SI)(R8*2)", "(R9)", "(SI)(R8*4)", "(R9)(R8*2)", "(R10)", "(R9)(R8*4)"}
+	for r := 0; r < 8; r++ {
+		p("\tVXORPS Y%d, Y%d, Y%d", r, r, r)
+	}
+	for r := 0; r < 8; r++ {
+		p("\tCMPQ BX, $%d", r)
+		p("\tJLE %s_t", name)
+		p("\tVMOVUPS %s, Y%d", rowsrc[r], r)
+	}
+	p("%s_t:", name)
+	for i := 0; i < 8; i += 2 {
+		p("\tVUNPCKLPS Y%d, Y%d, Y%d", i+1, i, 8+i)
+		p("\tVUNPCKHPS Y%d, Y%d, Y%d", i+1, i, 9+i)
+	}
+	for _, g := range []int{0, 4} {
+		p("\tVSHUFPS $0x44, Y%d, Y%d, Y%d", 10+g, 8+g, 0+g)
+		p("\tVSHUFPS $0xEE, Y%d, Y%d, Y%d", 10+g, 8+g, 1+g)
+		p("\tVSHUFPS $0x44, Y%d, Y%d, Y%d", 11+g, 9+g, 2+g)
+		p("\tVSHUFPS $0xEE, Y%d, Y%d, Y%d", 11+g, 9+g, 3+g)
+	}
+	for i := 0; i < 4; i++ {
+		p("\tVPERM2F128 $0x20, Y%d, Y%d, Y%d", 4+i, i, 8+i)
+		p("\tVPERM2F128 $0x31, Y%d, Y%d, Y%d", 4+i, i, 12+i)
+	}
+	// column q+i is Y(8+i): stores at DI + i·stride
+	p("\tMOVQ DI, R13")
+	for i := 0; i < 8; i++ {
+		switch i % 4 {
+		case 0:
+			p("\tVMOVUPS Y%d, (R13)", 8+i)
+		case 3:
+			p("\tVMOVUPS Y%d, (R13)(R12*1)", 8+i)
+		default:
+			p("\tVMOVUPS Y%d, (R13)(R11*%d)", 8+i, i%4)
+		}
+		if i == 3 {
+			p("\tLEAQ (R13)(R11*4), R13")
+		}
+	}
+	p("\tLEAQ (R13)(R11*4), DI")
+	for _, r := range []string{"SI", "R9", "R10"} {
+		p("\tADDQ $32, %s", r)
+	}
+	p("\tSUBQ $8, CX")
+	p("\tJGT %s_loop", name)
+	p("%s_done:", name)
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
 func main() {
 	p("// Code generated by winograd_amd64_gen.go; DO NOT EDIT.")
 	p("")
@@ -337,6 +630,17 @@ func main() {
 	transform("Gt2", transpose(g2))
 	rows()
 	strided()
+	for _, t := range []struct {
+		name string
+		m    [][]float64
+	}{{"Bt4", bt4}, {"At4", at4}, {"Aa4", transpose(at4)}, {"Bt2", bt2}, {"At2", at2}, {"Aa2", transpose(at2)}, {"G4", g4}, {"Gt4", transpose(g4)}, {"G2", g2}, {"Gt2", transpose(g2)}} {
+		transformAVX2(t.name, t.m)
+	}
+	for _, mr := range []int{5, 4} {
+		rowsAVX2(mr)
+		stridedAVX2(mr)
+	}
+	transpose8AVX2()
 	if err := os.WriteFile("winograd_amd64.s", out.Bytes(), 0o644); err != nil {
 		panic(err)
 	}

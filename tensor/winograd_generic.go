@@ -16,3 +16,8 @@ func winoKernelRows(k int, a []float32, lda int, b, c []float32, ldc int, beta f
 func winoKernelStrided(k int, a []float32, as int, b []float32, bs int, c []float32, ldc int, beta float32) {
 	winoKernelStridedGo(k, a, as, b, bs, c, ldc, beta)
 }
+
+// winoKernelSets is empty: there are no SIMD kernel sets in this build.
+func winoKernelSets() []bool { return nil }
+
+func useWinoKernels(bool) {}

@@ -11,8 +11,12 @@ import (
 // rounding (the kernels use fused multiply-adds and skip zero entries).
 func TestWinoTransformKernels(t *testing.T) {
 	if !winoSIMD {
-		t.Skip("no AVX-512 Winograd kernels in this build: the portable loops are the only path")
+		t.Skip("no SIMD Winograd kernels in this build: the portable loops are the only path")
 	}
+	forEachWinoKernels(t, testWinoTransformKernels)
+}
+
+func testWinoTransformKernels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 6))
 	for _, ms := range []*winoMats{winoF4, winoF2} {
 		for name, mt := range map[string]*winoMat{"Bt": ms.bt, "At": ms.at, "A": ms.aa, "G": ms.gm, "Gt": ms.gt} {
@@ -41,4 +45,35 @@ func TestWinoTransformKernels(t *testing.T) {
 		winoKernelStridedGo(k, a2, as, b2, bs, want, ldc, beta)
 		checkRel(t, fmt.Sprintf("strided kernel beta %g", beta), got, want)
 	}
+}
+
+// The strip transposes (16×16 on AVX-512, 8×8 on AVX2) agree exactly with the definition
+// for every row and lane count up to 16, with odd strides and a tail of q the loops do.
+func TestWinoTransposeStrip(t *testing.T) {
+	forEachWinoKernels(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(13, 7))
+		const ld, kb = 53, 37
+		src := randSlice32(rng, 16*ld)
+		for lanes := 1; lanes <= 16; lanes++ {
+			for rows := 1; rows <= lanes; rows++ {
+				stride := lanes + rng.IntN(5)
+				got := randSlice32(rng, (kb-1)*stride+lanes)
+				want := append([]float32(nil), got...)
+				transposeStrip(got, stride, src, ld, kb, rows, lanes)
+				for q := 0; q < kb; q++ {
+					for r := 0; r < lanes; r++ {
+						want[q*stride+r] = 0
+						if r < rows {
+							want[q*stride+r] = src[r*ld+q]
+						}
+					}
+				}
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("lanes %d rows %d stride %d: element %d is %g, want %g", lanes, rows, stride, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	})
 }

@@ -66,6 +66,29 @@ func checkRel(t *testing.T, what string, got, want []float32) {
 // F(2×2, 3×3), agree with the default (direct / im2col) kernels within 1e-4, and the
 // default kernels agree with the float64 definition.
 func TestWinogradMatchesDirect(t *testing.T) {
+	forEachWinoKernels(t, testWinogradMatchesDirect)
+}
+
+// forEachWinoKernels runs check with each kernel set this CPU has (AVX-512, AVX2), or once
+// with the portable loops where there is none, and restores the default set.
+func forEachWinoKernels(t *testing.T, check func(t *testing.T)) {
+	sets := winoKernelSets()
+	if len(sets) == 0 {
+		check(t)
+		return
+	}
+	defer useWinoKernels(sets[0])
+	for _, avx512 := range sets {
+		useWinoKernels(avx512)
+		name := "avx2"
+		if avx512 {
+			name = "avx512"
+		}
+		t.Run(name, check)
+	}
+}
+
+func testWinogradMatchesDirect(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 1))
 	for _, s := range winoTestShapes(rng) {
 		if !winoEligible(s) {
@@ -227,7 +250,9 @@ func TestConv3x3Rule(t *testing.T) {
 }
 
 // Same inputs, same bits: the Winograd paths are deterministic across calls.
-func TestWinogradSameBits(t *testing.T) {
+func TestWinogradSameBits(t *testing.T) { forEachWinoKernels(t, testWinogradSameBits) }
+
+func testWinogradSameBits(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 4))
 	s := ConvShape{N: 3, Cin: 24, H: 13, W: 13, Cout: 40, KH: 3, KW: 3, Stride: 1, Pad: 1}
 	x, w := randSlice32(rng, s.N*s.Cin*s.H*s.W), randSlice32(rng, s.Cout*s.Cin*9)
