@@ -6,18 +6,18 @@ import (
 )
 
 // Element-wise loops of the layers (ReLU, BatchNorm) that run once per element of every
-// activation of a training step. For float32 on AVX-512 they are vector kernels
-// (simd_amd64_gen.go) that round after every operation exactly as these Go loops do
-// (Go does not fuse multiply-adds on amd64), so both paths give the same bits.
+// activation of a training step. For float32 on AVX-512 and on AVX2 they are vector
+// kernels (simd_amd64_gen.go, elementwise_avx2_gen.go) that round after every operation
+// exactly as these Go loops do (Go does not fuse multiply-adds on amd64), so every path
+// gives the same bits. The *Vec functions (simd_amd64.go) run a kernel on as many leading
+// elements as it takes and return that count; the Go loop does the rest.
 
 // ReLU sets y[i] = max(x[i], 0) for i < len(y) (Go's max: NaN stays NaN, −0 becomes +0).
 func ReLU[F Float](x, y []F) {
 	x = x[:len(y)]
-	if y32, ok := any(y).([]float32); ok && elementwise32() {
-		if len(y) > 0 {
-			reluAVX512(any(x).([]float32), y32)
-		}
-		return
+	if y32, ok := any(y).([]float32); ok {
+		n := reluVec(any(x).([]float32), y32)
+		x, y = x[n:], y[n:]
 	}
 	for i, v := range x {
 		y[i] = max(v, 0)
@@ -31,12 +31,8 @@ func ReLUMask[F Float](dx, dy, y []F) {
 	switch d := any(dx).(type) {
 	case []float32:
 		g, ys := any(dy).([]float32), any(y).([]float32)
-		if elementwise32() {
-			if len(d) > 0 {
-				reluMaskAVX512(d, g, ys)
-			}
-			return
-		}
+		n := reluMaskVec(d, g, ys)
+		d, g, ys = d[n:], g[n:], ys[n:]
 		for i, v := range ys {
 			b := math.Float32bits(v)
 			m := uint32(int32(b|-b) >> 31) // all ones iff b ≠ 0
@@ -55,11 +51,9 @@ func ReLUMask[F Float](dx, dy, y []F) {
 // Affine sets y[i] = (x[i] − m)·s + b for i < len(y).
 func Affine[F Float](x, y []F, m, s, b F) {
 	x = x[:len(y)]
-	if y32, ok := any(y).([]float32); ok && elementwise32() {
-		if len(y) > 0 {
-			affineAVX512(any(x).([]float32), y32, any(m).(float32), any(s).(float32), any(b).(float32))
-		}
-		return
+	if y32, ok := any(y).([]float32); ok {
+		n := affineVec(any(x).([]float32), y32, any(m).(float32), any(s).(float32), any(b).(float32))
+		x, y = x[n:], y[n:]
 	}
 	for j, v := range x {
 		y[j] = (v-m)*s + b
@@ -69,11 +63,9 @@ func Affine[F Float](x, y []F, m, s, b F) {
 // Affine2 sets d[i] = k·g[i] + c·(x[i] − m) + c0 for i < len(d).
 func Affine2[F Float](g, x, d []F, k, c, m, c0 F) {
 	g, x = g[:len(d)], x[:len(d)]
-	if d32, ok := any(d).([]float32); ok && elementwise32() {
-		if len(d) > 0 {
-			affine2AVX512(any(g).([]float32), any(x).([]float32), d32, any(k).(float32), any(c).(float32), any(m).(float32), any(c0).(float32))
-		}
-		return
+	if d32, ok := any(d).([]float32); ok {
+		n := affine2Vec(any(g).([]float32), any(x).([]float32), d32, any(k).(float32), any(c).(float32), any(m).(float32), any(c0).(float32))
+		g, x, d = g[n:], x[n:], d[n:]
 	}
 	for j, v := range g {
 		d[j] = k*v + c*(x[j]-m) + c0
@@ -86,11 +78,9 @@ func Affine2[F Float](g, x, d []F, k, c, m, c0 F) {
 //	m ← m·β1 + (1−β1)·g,  v ← v·β2 + (1−β2)·g·g,  w ← w·(1−lr·wd) − lr/(1−β1ᵗ)·m/(√v/√(1−β2ᵗ) + ε)
 func AdamWUpdate[F Float](w, g, m, v []F, c [8]F) {
 	g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
-	if w32, ok := any(w).([]float32); ok && elementwise32() {
-		if len(w) > 0 { // F is float32 here: c's bytes are the kernel's [8]float32
-			adamwAVX512(w32, any(g).([]float32), any(m).([]float32), any(v).([]float32), (*[8]float32)(unsafe.Pointer(&c)))
-		}
-		return
+	if w32, ok := any(w).([]float32); ok { // F is float32 here: c's bytes are the kernel's [8]float32
+		n := adamwVec(w32, any(g).([]float32), any(m).([]float32), any(v).([]float32), (*[8]float32)(unsafe.Pointer(&c)))
+		w, g, m, v = w[n:], g[n:], m[n:], v[n:]
 	}
 	b1, m1, b2, m2, bc2Sqrt, eps, decay, stepSize := c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
 	for i := range w {
@@ -154,7 +144,7 @@ func Erf32(x float64) float64 {
 // invSqrt2Pi is 1/√(2π), the peak of the standard normal density.
 const invSqrt2Pi = 0.3989422804014327
 
-// expErfTable holds the constants of ExpNeg, Erf32 and the GELU blocks for the AVX-512
+// expErfTable holds the constants of ExpNeg, Erf32 and the GELU blocks for the SIMD
 // kernels, at the indices of simd_amd64_gen.go (cLog2E …); the Go expressions above
 // round them the same way.
 var expErfTable = [32]float64{
@@ -171,12 +161,7 @@ var expErfTable = [32]float64{
 
 // ExpNegInPlace sets b[i] = ExpNeg(b[i]) (the same bits on every path).
 func ExpNegInPlace(b []float64) {
-	if elementwise32() {
-		if len(b) > 0 {
-			expNegF64AVX512(b, &expErfTable)
-		}
-		return
-	}
+	b = b[expNegVec(b):]
 	for i, v := range b {
 		b[i] = ExpNeg(v)
 	}
@@ -184,12 +169,7 @@ func ExpNegInPlace(b []float64) {
 
 // GELUInPlace sets b[i] = x·Φ(x) = 0.5·x·(1 + Erf32(x/√2)) for x = b[i].
 func GELUInPlace(b []float64) {
-	if elementwise32() {
-		if len(b) > 0 {
-			geluF64AVX512(b, &expErfTable)
-		}
-		return
-	}
+	b = b[geluVec(b):]
 	for i, xv := range b {
 		b[i] = 0.5 * xv * (1 + Erf32(xv*(1/math.Sqrt2)))
 	}
@@ -197,12 +177,7 @@ func GELUInPlace(b []float64) {
 
 // GELUGradInPlace sets b[i] = Φ(x) + x·φ(x), the derivative of GELUInPlace, for x = b[i].
 func GELUGradInPlace(b []float64) {
-	if elementwise32() {
-		if len(b) > 0 {
-			geluGradF64AVX512(b, &expErfTable)
-		}
-		return
-	}
+	b = b[geluGradVec(b):]
 	for i, xv := range b {
 		e := ExpNeg(-0.5 * xv * xv)
 		b[i] = 0.5*(1+Erf32(xv*(1/math.Sqrt2))) + xv*invSqrt2Pi*e
@@ -212,11 +187,9 @@ func GELUGradInPlace(b []float64) {
 // Add sets d[i] = x[i] + y[i] for i < len(d) (x and y at least as long).
 func Add[F Float](x, y, d []F) {
 	x, y = x[:len(d)], y[:len(d)]
-	if d32, ok := any(d).([]float32); ok && elementwise32() {
-		if len(d) > 0 {
-			addAVX512(any(x).([]float32), any(y).([]float32), d32)
-		}
-		return
+	if d32, ok := any(d).([]float32); ok {
+		n := addVec(any(x).([]float32), any(y).([]float32), d32)
+		x, y, d = x[n:], y[n:], d[n:]
 	}
 	for i, v := range x {
 		d[i] = v + y[i]

@@ -8,12 +8,24 @@ import (
 	"testing"
 )
 
-// The AVX-512 element-wise kernels give the bits of the Go loops, on every length up to
-// 70 (whole vectors and masked tails) and on special values (±0, ±Inf, NaN, subnormals).
-func TestElementwiseKernelsSameBits(t *testing.T) {
-	if !hasAVX512 {
-		t.Skip("no AVX-512 on this CPU: the Go loops are the only path")
+// forEachElementwiseSet runs check with each element-wise kernel set this CPU has
+// (AVX-512, AVX2); it skips when there is none.
+func forEachElementwiseSet(t *testing.T, check func(t *testing.T, set int)) {
+	sets := elementwiseSets()
+	if len(sets) == 0 {
+		t.Skip("no AVX2 or AVX-512 on this CPU: the Go loops are the only path")
 	}
+	for _, set := range sets {
+		t.Run(map[int]string{ewAVX512: "avx512", ewAVX2: "avx2"}[set], func(t *testing.T) { check(t, set) })
+	}
+}
+
+// The AVX-512 and AVX2 element-wise kernels give the bits of the Go loops, on every
+// length up to 70 (whole vectors, masked tails on AVX-512, Go tails on AVX2) and on
+// special values (±0, ±Inf, NaN, subnormals).
+func TestElementwiseKernelsSameBits(t *testing.T) { forEachElementwiseSet(t, testElementwiseSameBits) }
+
+func testElementwiseSameBits(t *testing.T, set int) {
 	rng := rand.New(rand.NewPCG(7, 1))
 	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-40, -1e-40, 3}
 	gen := func(n int) []float32 {
@@ -35,9 +47,9 @@ func TestElementwiseKernelsSameBits(t *testing.T) {
 			}
 		}
 	}
-	run := func(simd bool, f func()) {
+	run := func(set int, f func()) {
 		prev := elementwiseSIMD
-		elementwiseSIMD = simd
+		elementwiseSIMD = set
 		defer func() { elementwiseSIMD = prev }()
 		f()
 	}
@@ -71,8 +83,8 @@ func TestElementwiseKernelsSameBits(t *testing.T) {
 			{"AdamWUpdate (second moment)", func(out []float32) { adam(out, 2) }},
 		} {
 			a, b := make([]float32, n), make([]float32, n)
-			run(true, func() { tc.f(a) })
-			run(false, func() { tc.f(b) })
+			run(set, func() { tc.f(a) })
+			run(ewGo, func() { tc.f(b) })
 			same(tc.name, n, a, b)
 		}
 	}
@@ -81,10 +93,9 @@ func TestElementwiseKernelsSameBits(t *testing.T) {
 // The float64 exp, GELU and GELU-derivative kernels give the bits of ExpNeg, Erf32 and
 // the Go GELU loops on every length up to 40, across the clamps (|x| > 4 in Erf32,
 // y < −700 in ExpNeg) and on ±0 and ±Inf; NaN stays NaN.
-func TestExpErfKernelsSameBits(t *testing.T) {
-	if !hasAVX512 {
-		t.Skip("no AVX-512 on this CPU: the Go loops are the only path")
-	}
+func TestExpErfKernelsSameBits(t *testing.T) { forEachElementwiseSet(t, testExpErfSameBits) }
+
+func testExpErfSameBits(t *testing.T, set int) {
 	rng := rand.New(rand.NewPCG(7, 2))
 	special := []float64{0, math.Copysign(0, -1), math.Inf(1), math.Inf(-1), math.NaN(), -700, -700.0000001, 4, -4, 4.0000001, -745, 1e-300}
 	for n := 0; n <= 40; n++ {
@@ -112,9 +123,9 @@ func TestExpErfKernelsSameBits(t *testing.T) {
 			}
 			a, b := append([]float64(nil), in...), append([]float64(nil), in...)
 			prev := elementwiseSIMD
-			elementwiseSIMD = true
+			elementwiseSIMD = set
 			k.f(a)
-			elementwiseSIMD = false
+			elementwiseSIMD = ewGo
 			k.f(b)
 			elementwiseSIMD = prev
 			for i := range a {

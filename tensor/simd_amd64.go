@@ -3,6 +3,7 @@
 package tensor
 
 //go:generate go run simd_amd64_gen.go
+//go:generate go run elementwise_avx2_gen.go
 
 // reluAVX512 is a[i] = max(x[i], 0) for i < len(a): see simd_amd64_gen.go.
 //
@@ -243,10 +244,193 @@ func affineAVX512(x, y []float32, m, s, b float32)
 //go:noescape
 func affine2AVX512(g, x, d []float32, k, c, m, c0 float32)
 
-// elementwiseSIMD selects the AVX-512 element-wise kernels of elementwise.go.
-var elementwiseSIMD = hasAVX512
+// elementwiseSIMD selects the element-wise kernels of elementwise.go: ewAVX512, ewAVX2 or
+// ewGo (the Go loops alone).
+var elementwiseSIMD = elementwiseDefault()
 
-func elementwise32() bool { return elementwiseSIMD }
+const (
+	ewGo = iota
+	ewAVX2
+	ewAVX512
+)
+
+func elementwiseDefault() int {
+	switch {
+	case hasAVX512:
+		return ewAVX512
+	case hasAVX2FMA:
+		return ewAVX2
+	}
+	return ewGo
+}
+
+// elementwiseSets lists the kernel sets this CPU runs, for the tests.
+func elementwiseSets() []int {
+	var s []int
+	if hasAVX512 {
+		s = append(s, ewAVX512)
+	}
+	if hasAVX2FMA {
+		s = append(s, ewAVX2)
+	}
+	return s
+}
+
+// ewHead is how many of n leading elements the kernels take: all of them on AVX-512
+// (masked tails), whole vectors of lanes on AVX2, none in Go.
+func ewHead(n, lanes int) int {
+	switch elementwiseSIMD {
+	case ewAVX512:
+		return n
+	case ewAVX2:
+		return n &^ (lanes - 1)
+	}
+	return 0
+}
+
+// The *Vec functions run the element-wise kernel of the set on the first ewHead
+// elements and return their count.
+
+func reluVec(x, y []float32) int {
+	n := ewHead(len(y), 8)
+	if n > 0 {
+		if elementwiseSIMD == ewAVX512 {
+			reluAVX512(x, y)
+		} else {
+			reluAVX2(x, y[:n])
+		}
+	}
+	return n
+}
+
+func reluMaskVec(dx, dy, y []float32) int {
+	n := ewHead(len(dx), 8)
+	if n > 0 {
+		if elementwiseSIMD == ewAVX512 {
+			reluMaskAVX512(dx, dy, y)
+		} else {
+			reluMaskAVX2(dx[:n], dy, y)
+		}
+	}
+	return n
+}
+
+func affineVec(x, y []float32, m, s, b float32) int {
+	n := ewHead(len(y), 8)
+	if n > 0 {
+		if elementwiseSIMD == ewAVX512 {
+			affineAVX512(x, y, m, s, b)
+		} else {
+			affineAVX2(x, y[:n], m, s, b)
+		}
+	}
+	return n
+}
+
+func affine2Vec(g, x, d []float32, k, c, m, c0 float32) int {
+	n := ewHead(len(d), 8)
+	if n > 0 {
+		if elementwiseSIMD == ewAVX512 {
+			affine2AVX512(g, x, d, k, c, m, c0)
+		} else {
+			affine2AVX2(g, x, d[:n], k, c, m, c0)
+		}
+	}
+	return n
+}
+
+func adamwVec(w, g, m, v []float32, c *[8]float32) int {
+	n := ewHead(len(w), 8)
+	if n > 0 {
+		if elementwiseSIMD == ewAVX512 {
+			adamwAVX512(w, g, m, v, c)
+		} else {
+			adamwAVX2(w[:n], g, m, v, c)
+		}
+	}
+	return n
+}
+
+func addVec(x, y, d []float32) int {
+	n := ewHead(len(d), 8)
+	if n > 0 {
+		if elementwiseSIMD == ewAVX512 {
+			addAVX512(x, y, d)
+		} else {
+			addAVX2(x, y, d[:n])
+		}
+	}
+	return n
+}
+
+// The float64 kernels (4 lanes on AVX2) are called directly, not through function
+// values: b is often a stack array of the caller, which a call through a function value
+// would move to the heap.
+
+func expNegVec(b []float64) int {
+	n := ewHead(len(b), 4)
+	if n > 0 {
+		if elementwiseSIMD == ewAVX512 {
+			expNegF64AVX512(b, &expErfTable)
+		} else {
+			expNegF64AVX2(b[:n], &expErfTable)
+		}
+	}
+	return n
+}
+
+func geluVec(b []float64) int {
+	n := ewHead(len(b), 4)
+	if n > 0 {
+		if elementwiseSIMD == ewAVX512 {
+			geluF64AVX512(b, &expErfTable)
+		} else {
+			geluF64AVX2(b[:n], &expErfTable)
+		}
+	}
+	return n
+}
+
+func geluGradVec(b []float64) int {
+	n := ewHead(len(b), 4)
+	if n > 0 {
+		if elementwiseSIMD == ewAVX512 {
+			geluGradF64AVX512(b, &expErfTable)
+		} else {
+			geluGradF64AVX2(b[:n], &expErfTable)
+		}
+	}
+	return n
+}
+
+// The AVX2 kernels (elementwise_avx2_gen.go) take whole vectors only.
+
+//go:noescape
+func reluAVX2(x, a []float32)
+
+//go:noescape
+func reluMaskAVX2(dx, dy, y []float32)
+
+//go:noescape
+func affineAVX2(x, y []float32, m, s, b float32)
+
+//go:noescape
+func affine2AVX2(g, x, d []float32, k, c, m, c0 float32)
+
+//go:noescape
+func adamwAVX2(w, g, m, v []float32, c *[8]float32)
+
+//go:noescape
+func addAVX2(x, y, d []float32)
+
+//go:noescape
+func expNegF64AVX2(b []float64, c *[32]float64)
+
+//go:noescape
+func geluF64AVX2(b []float64, c *[32]float64)
+
+//go:noescape
+func geluGradF64AVX2(b []float64, c *[32]float64)
 
 // adamwAVX512 is the AdamW update of AdamWUpdate: see simd_amd64_gen.go.
 //

@@ -44,18 +44,13 @@ func scale32(k float32, y []float32) bool { return false }
 // copyRows32 reports false: copyRows copies row by row.
 func copyRows32(dst, src []float32, rows, width, dstStride, srcStride int) bool { return false }
 
-// elementwise32 reports false: the Go loops of elementwise.go run.
-func elementwise32() bool { return false }
-
-func reluAVX512(x, a []float32)                            { panic("tensor: no AVX-512 in this build") }
-func reluMaskAVX512(dx, dy, y []float32)                   { panic("tensor: no AVX-512 in this build") }
-func affineAVX512(x, y []float32, m, s, b float32)         { panic("tensor: no AVX-512 in this build") }
-func affine2AVX512(g, x, d []float32, k, c, m, c0 float32) { panic("tensor: no AVX-512 in this build") }
-
-func adamwAVX512(w, g, m, v []float32, c *[8]float32) { panic("tensor: no AVX-512 in this build") }
-
-func expNegF64AVX512(b []float64, c *[32]float64)   { panic("tensor: no AVX-512 in this build") }
-func geluF64AVX512(b []float64, c *[32]float64)     { panic("tensor: no AVX-512 in this build") }
-func geluGradF64AVX512(b []float64, c *[32]float64) { panic("tensor: no AVX-512 in this build") }
-
-func addAVX512(x, y, d []float32) { panic("tensor: no AVX-512 in this build") }
+// The *Vec functions take no elements: the Go loops of elementwise.go do them all.
+func reluVec(x, y []float32) int                            { return 0 }
+func reluMaskVec(dx, dy, y []float32) int                   { return 0 }
+func affineVec(x, y []float32, m, s, b float32) int         { return 0 }
+func affine2Vec(g, x, d []float32, k, c, m, c0 float32) int { return 0 }
+func adamwVec(w, g, m, v []float32, c *[8]float32) int      { return 0 }
+func addVec(x, y, d []float32) int                          { return 0 }
+func expNegVec(b []float64) int                             { return 0 }
+func geluVec(b []float64) int                               { return 0 }
+func geluGradVec(b []float64) int                           { return 0 }
