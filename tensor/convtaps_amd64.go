@@ -26,6 +26,10 @@ func convTaps32(x []float32, offs []int32, w, y []float32) {
 		convTapsAVX512(x, offs, w, y)
 		return
 	}
+	if hasAVX2FMA {
+		convTapsAVX2(x, offs, w, y, len(y), 1)
+		return
+	}
 	for t, o := range offs {
 		axpy32(w[t], x[int(o):], y)
 	}

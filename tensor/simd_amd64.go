@@ -4,6 +4,7 @@ package tensor
 
 //go:generate go run simd_amd64_gen.go
 //go:generate go run elementwise_avx2_gen.go
+//go:generate go run simd_avx2_gen.go
 
 // reluAVX512 is a[i] = max(x[i], 0) for i < len(a): see simd_amd64_gen.go.
 //
@@ -35,19 +36,103 @@ func dotTapsAVX512(x []float32, offs []int32, g []float32, out []float32)
 // dotTapsGroup is the number of taps of one dotTapsAVX512 call (simd_amd64_gen.go).
 const dotTapsGroup = 13
 
-// reluPool2x2Plane32 is ReLUMaxPool2x2 on one plane with AVX-512 (the same bits as the
-// scalar loops); it reports false, doing nothing, on CPUs without it.
+// reluPool2x2Plane32 is ReLUMaxPool2x2 on one plane with AVX-512, or with AVX2 where the
+// pooled rows are at least 4 windows wide (the same bits as the scalar loops); it
+// reports false, doing nothing, on CPUs without them.
 func reluPool2x2Plane32(x, a, y []float32, idx []int32, h, w int) bool {
-	if !hasAVX512 || h < 2 || w < 2 {
+	ho, wo := h/2, w/2
+	switch {
+	case h < 2 || w < 2:
+		return false
+	case hasAVX512:
+		x, a = x[:h*w], a[:h*w]
+		y, idx = y[:ho*wo], idx[:ho*wo]
+		reluAVX512(x, a)
+		maxPool2x2PlaneAVX512(a, y, idx, h, w)
+		return true
+	case !hasAVX2FMA || wo < 4:
 		return false
 	}
-	ho, wo := h/2, w/2
 	x, a = x[:h*w], a[:h*w]
-	y, idx = y[:ho*wo], idx[:ho*wo]
-	reluAVX512(x, a)
-	maxPool2x2PlaneAVX512(a, y, idx, h, w)
+	n := reluVec(x, a)
+	for i, v := range x[n:] {
+		a[n+i] = max(v, 0)
+	}
+	for oy := 0; oy < ho; oy++ {
+		r0 := a[2*oy*w : (2*oy+2)*w]
+		yr, ir := y[oy*wo:(oy+1)*wo], idx[oy*wo:(oy+1)*wo]
+		poolRowAVX2(r0, w, yr, ir, int32(2*oy*w))
+	}
 	return true
 }
+
+// poolRowAVX2 pools the len(yr) ≥ 4 windows of the row pair r (two rows of w) with the
+// 8- or 4-lane kernel; a last partial vector is done again from len(yr) − lanes, which
+// rewrites the same values.
+func poolRowAVX2(r []float32, w int, yr []float32, ir []int32, base int32) {
+	wo := len(yr)
+	lanes, kern := 8, maxPool2x2Row8AVX2
+	if wo < 8 {
+		lanes, kern = 4, maxPool2x2Row4AVX2
+	}
+	_ = r[w+2*wo-1]
+	whole := wo &^ (lanes - 1)
+	kern(&r[0], &r[w], w, &yr[0], &ir[0], whole, base, &poolLanes)
+	if whole < wo {
+		o := wo - lanes
+		kern(&r[2*o], &r[w+2*o], w, &yr[o], &ir[o], lanes, base+int32(2*o), &poolLanes)
+	}
+}
+
+// poolLanes is the constant table of the AVX2 pool kernels: the column offsets of 8
+// windows, 1, and the index steps of 8 and 4 windows.
+var poolLanes = [11]int32{0, 2, 4, 6, 8, 10, 12, 14, 1, 16, 8}
+
+// maxPool2x2Row8AVX2 and maxPool2x2Row4AVX2 pool n windows (a multiple of 8 or 4) of a
+// row pair: see simd_avx2_gen.go.
+//
+//go:noescape
+func maxPool2x2Row8AVX2(r0, r1 *float32, w int, y *float32, idx *int32, n int, base int32, lane *[11]int32)
+
+//go:noescape
+func maxPool2x2Row4AVX2(r0, r1 *float32, w int, y *float32, idx *int32, n int, base int32, lane *[11]int32)
+
+// convTapsAVX2 is convTapsMulti32 for c ≤ 4 outputs (n > 0, at least one tap) with the
+// AVX2 kernels: the same bits as one axpyAVX2 per tap and output.
+func convTapsAVX2(x []float32, offs []int32, wI, y []float32, n, c int) {
+	for _, o := range offs {
+		_ = x[int(o)+n-1]
+	}
+	_ = wI[len(offs)*c-1]
+	_ = y[c*n-1]
+	switch c {
+	case 1:
+		convTaps1AVX2(x, offs, wI, y, n)
+	case 2:
+		convTaps2AVX2(x, offs, wI, y, n)
+	case 3:
+		convTaps3AVX2(x, offs, wI, y, n)
+	case 4:
+		convTaps4AVX2(x, offs, wI, y, n)
+	}
+}
+
+// convTaps<c>AVX2 and dotTaps3AVX2: see simd_avx2_gen.go.
+//
+//go:noescape
+func convTaps1AVX2(x []float32, offs []int32, w []float32, y []float32, n int)
+
+//go:noescape
+func convTaps2AVX2(x []float32, offs []int32, w []float32, y []float32, n int)
+
+//go:noescape
+func convTaps3AVX2(x []float32, offs []int32, w []float32, y []float32, n int)
+
+//go:noescape
+func convTaps4AVX2(x []float32, offs []int32, w []float32, y []float32, n int)
+
+//go:noescape
+func dotTaps3AVX2(x []float32, offs []int32, g []float32, out []float32)
 
 // sumSqDiff8_32 is SumSqDiff8 for float32 with AVX2; false without it.
 func sumSqDiff8_32(x, y []float32, acc *[8]float32) bool {
@@ -73,9 +158,22 @@ func scaledDiff32(k float32, x, y, d []float32) bool {
 }
 
 // dotTaps32 sets out[t] = dot32(x[offs[t]:], g) for every t (the same bits), with
-// AVX-512 dotTapsGroup taps at a time sharing the loads of g.
+// AVX-512 dotTapsGroup taps at a time sharing the loads of g, with AVX2 three.
 func dotTaps32(x []float32, offs []int32, g, out []float32) {
 	out = out[:len(offs)]
+	if !hasAVX512 && hasAVX2FMA && len(g) > 0 {
+		for _, o := range offs {
+			_ = x[int(o)+len(g)-1]
+		}
+		s := 0
+		for ; s+3 <= len(offs); s += 3 {
+			dotTaps3AVX2(x, offs[s:s+3], g, out[s:s+3])
+		}
+		for ; s < len(offs); s++ {
+			out[s] = dotAVX2(x[offs[s]:], g)
+		}
+		return
+	}
 	if !hasAVX512 || len(g) == 0 {
 		for t, o := range offs {
 			out[t] = dot(x[o:], g)
@@ -123,6 +221,10 @@ func convTapsMulti32(x []float32, offs []int32, wI, y []float32, n, c int) {
 	}
 	if c == 1 { // the single-output kernel (wI is w)
 		convTaps32(x, offs, wI[:len(offs)], y[:n])
+		return
+	}
+	if !hasAVX512 && hasAVX2FMA && c <= 4 {
+		convTapsAVX2(x, offs, wI, y, n, c)
 		return
 	}
 	if !hasAVX512 || c > 4 {
