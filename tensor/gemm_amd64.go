@@ -70,6 +70,17 @@ func sgemmPackCopyAVX512(dst, src *float32, ld, kb, cols, width int, alpha float
 //go:noescape
 func sgemmPackTransAVX512(dst, src *float32, ld, kb, rows, width int, alpha float32)
 
+// sgemmPackA6TAVX2 sets dst[p·6+r] = alpha·src[p·ld+r] for r < 6, p < kb.
+//
+//go:noescape
+func sgemmPackA6TAVX2(dst, src *float32, ld, kb int, alpha float32)
+
+// sgemmPackA6NAVX2 sets dst[p·6+r] = alpha·src[r·ld+p] for r < rows ≤ 6, p < kb (a
+// multiple of 8), and 0 for rows ≤ r < 6 (8×8 register transposes).
+//
+//go:noescape
+func sgemmPackA6NAVX2(dst, src *float32, ld, kb, rows int, alpha float32)
+
 // sgemmPackTrans16AVX512 is sgemmPackTransAVX512 for the first kb&^15 values of p and at
 // most 16 lanes (dst[p·stride+r], r < lanes), by 16×16 in-register transposes.
 //
@@ -83,6 +94,7 @@ type microKernel struct {
 	kc, mc, nc int // blocking of k, m, n; mc is a multiple of mr, nc of nr
 	fn         func(k int, a, b, c *float32, ldc int, beta float32)
 	simdPack   bool                 // pack with the AVX-512 routines
+	avx2PackA  bool                 // pack A with the 6-row AVX2 routines (mr = 6)
 	pool       freeList[*packBuf]   // one per goroutine at work
 	shared     freeList[*sharedBuf] // op(B) packed for all goroutines
 }
@@ -93,7 +105,7 @@ type packBuf struct {
 
 var (
 	kernelAVX512 = &microKernel{name: "avx512", mr: 14, nr: 32, kc: 256, mc: 14 * 12, nc: 32 * 64, fn: sgemmKernelAVX512, simdPack: true}
-	kernelAVX2   = &microKernel{name: "avx2", mr: 6, nr: 16, kc: 256, mc: 6 * 16, nc: 16 * 128, fn: sgemmKernelAVX2}
+	kernelAVX2   = &microKernel{name: "avx2", mr: 6, nr: 16, kc: 256, mc: 6 * 16, nc: 16 * 128, fn: sgemmKernelAVX2, avx2PackA: true}
 	// kernelGo runs the same packing and blocking with a pure-Go tile kernel; it lets the
 	// tests check the driver independently of the assembly.
 	kernelGo = &microKernel{name: "go-packed", mr: 4, nr: 8, kc: 64, mc: 4 * 5, nc: 8 * 7, fn: sgemmKernelGo}
@@ -230,7 +242,7 @@ func sgemmShared(kr *microKernel, w int, transA, transB bool, m, n, k int, alpha
 					if pc > 0 {
 						bt = 1
 					}
-					packA(kr.simdPack, buf.a, transA, a, lda, ic, mb, pc, kb, mr, alpha)
+					packA(kr, buf.a, transA, a, lda, ic, mb, pc, kb, mr, alpha)
 					kr.macroTile(buf, bs[pc*nbPad:], kb, mb, nb, bt, c[ic*ldc+jc:], ldc)
 				}
 				if done.Add(int64(t1-t0)) == int64(mt) {
@@ -316,7 +328,7 @@ func sgemmBlock(kr *microKernel, transA, transB bool, m0, m1, n0, n1, k int, alp
 			packB(kr.simdPack, buf.b, transB, b, ldb, pc, kb, jc, nb, nr)
 			for ic := m0; ic < m1; ic += kr.mc {
 				mb := min(kr.mc, m1-ic)
-				packA(kr.simdPack, buf.a, transA, a, lda, ic, mb, pc, kb, mr, alpha)
+				packA(kr, buf.a, transA, a, lda, ic, mb, pc, kb, mr, alpha)
 				kr.macroTile(buf, buf.b, kb, mb, nb, bt, c[ic*ldc+jc:], ldc)
 			}
 		}
@@ -361,12 +373,16 @@ func mergeTile(tile []float32, nr, mh, nw int, c []float32, ldc int, bt float32)
 
 // packA writes alpha·op(A)[i0:i0+mb, p0:p0+kb] into dst as MR-row micro-panels: panel q
 // holds rows i0+q·mr… at dst[q·mr·kb:], element (r, p) at [p·mr+r]; missing rows are 0.
-// With simd the AVX-512 routines do the work (copy rows, or gather across rows).
-func packA(simd bool, dst []float32, trans bool, a []float32, lda, i0, mb, p0, kb, mr int, alpha float32) {
-	simd = simd && (trans || 32*lda < 1<<31)
+// kr's AVX-512 routines (copy rows, or gather across rows) or 6-row AVX2 routines do the
+// work where it has them; the Go loops give the same values.
+func packA(kr *microKernel, dst []float32, trans bool, a []float32, lda, i0, mb, p0, kb, mr int, alpha float32) {
+	simd := kr.simdPack && (trans || 32*lda < 1<<31)
 	for ir := 0; ir < mb; ir += mr {
 		panel := dst[ir*kb : ir*kb+mr*kb]
 		rows := min(mr, mb-ir)
+		if kr.avx2PackA && kb > 0 && packA6AVX2(panel, trans, a, lda, i0+ir, rows, p0, kb, alpha) {
+			continue
+		}
 		if simd {
 			if trans {
 				sgemmPackCopyAVX512(&panel[0], &a[p0*lda+i0+ir], lda, kb, rows, mr, alpha)
@@ -401,6 +417,37 @@ func packA(simd bool, dst []float32, trans bool, a []float32, lda, i0, mb, p0, k
 			}
 		}
 	}
+}
+
+// packA6AVX2 packs one 6-row panel of rows rows (starting at row i of op(A)) with the AVX2
+// routines and reports true, or reports false for the Go loops: a transposed A with fewer
+// than 6 rows.
+func packA6AVX2(panel []float32, trans bool, a []float32, lda, i, rows, p0, kb int, alpha float32) bool {
+	const mr = 6
+	if trans {
+		if rows < mr {
+			return false
+		}
+		_ = a[(p0+kb-1)*lda+i+mr-1]
+		sgemmPackA6TAVX2(&panel[0], &a[p0*lda+i], lda, kb, alpha)
+		return true
+	}
+	_ = a[(i+rows-1)*lda+p0+kb-1]
+	_ = panel[kb*mr-1]
+	k8 := kb &^ 7
+	if k8 > 0 {
+		sgemmPackA6NAVX2(&panel[0], &a[i*lda+p0], lda, k8, rows, alpha)
+	}
+	for p := k8; p < kb; p++ {
+		d := panel[p*mr : p*mr+mr]
+		for r := range d {
+			d[r] = 0
+			if r < rows {
+				d[r] = alpha * a[(i+r)*lda+p0+p]
+			}
+		}
+	}
+	return true
 }
 
 // packTransAVX512 sets panel[p·width+r] = alpha·src[r·ld+p] (p < kb, r < rows; zero up

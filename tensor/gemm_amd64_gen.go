@@ -146,6 +146,7 @@ func main() {
 	kernel(avx2, 6, 2, 4)
 	out.WriteString(packAVX512)
 	transpose16()
+	packA6()
 	if err := os.WriteFile("gemm_amd64.s", out.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
@@ -358,3 +359,92 @@ DATA sgemmIota16<>+56(SB)/4, $14
 DATA sgemmIota16<>+60(SB)/4, $15
 GLOBL sgemmIota16<>(SB), RODATA|NOPTR, $64
 `
+
+// packA6 emits the AVX2 packing of 6-row micro-panels (the AVX2 kernel's MR), alpha
+// applied with one VMULPS per value as the Go loop multiplies:
+//
+//   - sgemmPackA6TAVX2(dst, src *float32, ld, kb int, alpha float32): op(A) = Aᵀ, so the
+//     six values of each p are contiguous: dst[p·6+r] = alpha·src[p·ld+r], r < 6, p < kb.
+//   - sgemmPackA6NAVX2(dst, src *float32, ld, kb, rows int, alpha float32): the strided
+//     case, dst[p·6+r] = alpha·src[r·ld+p] for r < rows ≤ 6 (0 for rows ≤ r < 6), p < kb
+//     (a multiple of 8), by 8×8 register transposes of 8 p at a time; each column's six
+//     values are stored exactly (4 + 2 floats), so nothing past the panel is written.
+func packA6() {
+	p("// func sgemmPackA6TAVX2(dst, src *float32, ld, kb int, alpha float32)")
+	p("TEXT ·sgemmPackA6TAVX2(SB), NOSPLIT, $0-36")
+	p("\tMOVQ dst+0(FP), DI")
+	p("\tMOVQ src+8(FP), SI")
+	p("\tMOVQ ld+16(FP), R8")
+	p("\tSHLQ $2, R8")
+	p("\tMOVQ kb+24(FP), CX")
+	p("\tVBROADCASTSS alpha+32(FP), X15")
+	p("\tTESTQ CX, CX")
+	p("\tJEQ pa6t_done")
+	p("pa6t_loop:")
+	p("\tVMULPS (SI), X15, X0")
+	p("\tVMOVSD 16(SI), X1")
+	p("\tVMULPS X1, X15, X1")
+	p("\tVMOVUPS X0, (DI)")
+	p("\tVMOVSD X1, 16(DI)")
+	p("\tADDQ R8, SI")
+	p("\tADDQ $24, DI")
+	p("\tDECQ CX")
+	p("\tJNE pa6t_loop")
+	p("pa6t_done:")
+	p("\tRET")
+	p("")
+
+	const name = "sgemmPackA6NAVX2"
+	p("// func %s(dst, src *float32, ld, kb, rows int, alpha float32)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-44", name)
+	p("\tMOVQ dst+0(FP), DI")
+	p("\tMOVQ src+8(FP), SI")
+	p("\tMOVQ ld+16(FP), R8")
+	p("\tSHLQ $2, R8")
+	p("\tMOVQ kb+24(FP), CX")
+	p("\tMOVQ rows+32(FP), BX")
+	p("\tLEAQ (SI)(R8*2), R9")
+	p("\tADDQ R8, R9") // row 3
+	p("\tTESTQ CX, CX")
+	p("\tJEQ %s_done", name)
+	p("%s_loop:", name)
+	rowsrc := []string{"(SI)", "(SI)(R8*1)", "(SI)(R8*2)", "(R9)", "(SI)(R8*4)", "(R9)(R8*2)"}
+	for r := 0; r < 8; r++ {
+		p("\tVXORPS Y%d, Y%d, Y%d", r, r, r)
+	}
+	p("\tVBROADCASTSS alpha+40(FP), Y15")
+	for r := 0; r < 6; r++ {
+		p("\tCMPQ BX, $%d", r)
+		p("\tJLE %s_t", name)
+		p("\tVMULPS %s, Y15, Y%d", rowsrc[r], r)
+	}
+	p("%s_t:", name)
+	for i := 0; i < 8; i += 2 {
+		p("\tVUNPCKLPS Y%d, Y%d, Y%d", i+1, i, 8+i)
+		p("\tVUNPCKHPS Y%d, Y%d, Y%d", i+1, i, 9+i)
+	}
+	for _, g := range []int{0, 4} {
+		p("\tVSHUFPS $0x44, Y%d, Y%d, Y%d", 10+g, 8+g, 0+g)
+		p("\tVSHUFPS $0xEE, Y%d, Y%d, Y%d", 10+g, 8+g, 1+g)
+		p("\tVSHUFPS $0x44, Y%d, Y%d, Y%d", 11+g, 9+g, 2+g)
+		p("\tVSHUFPS $0xEE, Y%d, Y%d, Y%d", 11+g, 9+g, 3+g)
+	}
+	for i := 0; i < 4; i++ {
+		p("\tVPERM2F128 $0x20, Y%d, Y%d, Y%d", 4+i, i, 8+i)
+		p("\tVPERM2F128 $0x31, Y%d, Y%d, Y%d", 4+i, i, 12+i)
+	}
+	for i := 0; i < 8; i++ { // column p+i: rows 0–3, then rows 4–5
+		p("\tVMOVUPS X%d, %d(DI)", 8+i, 24*i)
+		p("\tVEXTRACTF128 $1, Y%d, X%d", 8+i, i)
+		p("\tVMOVSD X%d, %d(DI)", i, 24*i+16)
+	}
+	p("\tADDQ $%d, DI", 8*24)
+	p("\tADDQ $32, SI")
+	p("\tADDQ $32, R9")
+	p("\tSUBQ $8, CX")
+	p("\tJGT %s_loop", name)
+	p("%s_done:", name)
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}

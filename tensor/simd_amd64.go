@@ -256,14 +256,15 @@ func convTapsMulti32(x []float32, offs []int32, wI, y []float32, n, c int) {
 //go:noescape
 func reluPoolBackPlaneAVX512(dy, y []float32, idx []int32, dx []float32, h, w int)
 
-// reluPoolBack2x2Plane32 is ReLUMaxPool2x2Backward on one plane with AVX-512 (dx fully
-// written, the same bits as the scalar scatter); it reports false, doing nothing, on CPUs
-// without it.
+// reluPoolBack2x2Plane32 is ReLUMaxPool2x2Backward on one plane with AVX-512, or with AVX2
+// where the pooled rows are at least 4 windows wide (dx fully written, the same bits as
+// the scalar scatter); it reports false, doing nothing, on CPUs without them.
 func reluPoolBack2x2Plane32(dy, y []float32, idx []int32, dx []float32, h, w int) bool {
-	if !hasAVX512 || h < 2 || w < 2 {
+	ho, wo := h/2, w/2
+	avx2 := !hasAVX512 && hasAVX2FMA && wo >= 4
+	if h < 2 || w < 2 || !hasAVX512 && !avx2 {
 		return false
 	}
-	ho, wo := h/2, w/2
 	dy, y, idx, dx = dy[:ho*wo], y[:ho*wo], idx[:ho*wo], dx[:h*w]
 	if h%2 == 1 {
 		clear(dx[(h-1)*w:])
@@ -273,9 +274,34 @@ func reluPoolBack2x2Plane32(dy, y []float32, idx []int32, dx []float32, h, w int
 			dx[r*w+w-1] = 0
 		}
 	}
-	reluPoolBackPlaneAVX512(dy, y, idx, dx, h, w)
+	if !avx2 {
+		reluPoolBackPlaneAVX512(dy, y, idx, dx, h, w)
+		return true
+	}
+	lanes, kern := 8, reluPoolBackRow8AVX2
+	if wo < 8 {
+		lanes, kern = 4, reluPoolBackRow4AVX2
+	}
+	whole := wo &^ (lanes - 1)
+	for oy := 0; oy < ho; oy++ {
+		o, base := oy*wo, 2*oy*w
+		kern(&dy[o], &y[o], &idx[o], &dx[base], w, whole, int32(base), &poolLanes)
+		if whole < wo { // the last windows again from wo − lanes: the same values
+			o2 := wo - lanes
+			kern(&dy[o+o2], &y[o+o2], &idx[o+o2], &dx[base+2*o2], w, lanes, int32(base+2*o2), &poolLanes)
+		}
+	}
 	return true
 }
+
+// reluPoolBackRow8AVX2 and reluPoolBackRow4AVX2 write the gradient of n windows (a
+// multiple of 8 or 4) of a row pair: see simd_avx2_gen.go.
+//
+//go:noescape
+func reluPoolBackRow8AVX2(dy, y *float32, idx *int32, dx *float32, w, n int, base int32, lane *[11]int32)
+
+//go:noescape
+func reluPoolBackRow4AVX2(dy, y *float32, idx *int32, dx *float32, w, n int, base int32, lane *[11]int32)
 
 // sumSqDiffStore8AVX2 is sumSqDiff8AVX2 that also writes d[i] = x[i] − y[i]: see
 // simd_amd64_gen.go.
@@ -317,18 +343,29 @@ func scale32(k float32, y []float32) bool {
 //go:noescape
 func copyRowsAVX512(dst, src []float32, rows, width, dstStride, srcStride int)
 
-// copyRows32 is copyRows for float32 with AVX-512; false without it.
+// copyRows32 is copyRows for float32 with AVX-512, or with AVX2 for rows of at least 8
+// values; false without them.
 func copyRows32(dst, src []float32, rows, width, dstStride, srcStride int) bool {
-	if !hasAVX512 {
+	avx2 := !hasAVX512 && hasAVX2FMA && width >= 8
+	if !hasAVX512 && !avx2 {
 		return false
 	}
 	if rows > 0 && width > 0 {
 		_ = dst[(rows-1)*dstStride+width-1]
 		_ = src[(rows-1)*srcStride+width-1]
-		copyRowsAVX512(dst, src, rows, width, dstStride, srcStride)
+		if avx2 {
+			copyRowsAVX2(dst, src, rows, width, dstStride, srcStride)
+		} else {
+			copyRowsAVX512(dst, src, rows, width, dstStride, srcStride)
+		}
 	}
 	return true
 }
+
+// copyRowsAVX2 is copyRowsAVX512 for width ≥ 8: see simd_avx2_gen.go.
+//
+//go:noescape
+func copyRowsAVX2(dst, src []float32, rows, width, dstStride, srcStride int)
 
 // reluMaskAVX512 is dx[i] = dy[i] where y[i] has a bit set, 0 elsewhere: see
 // simd_amd64_gen.go.

@@ -82,6 +82,124 @@ func pool(lanes int) {
 	p("")
 }
 
+// poolBack emits reluPoolBackRow<lanes>AVX2(dy, y *float32, idx *int32, dx *float32, w,
+// n int, base int32, lane *[11]int32), the gradient of the fused ReLU + 2×2 pool for n
+// windows (a multiple of lanes = 8 or 4) of the row pair dx, dx + w: the window's
+// gradient g = dy where y and dy have non-zero bits, +0 elsewhere (the scalar scatter's
+// bit masks), at the arg-max (a compare of idx with each candidate's flat index
+// base + 2·ox (+1, +w)) and +0 at the other three positions; the even and odd columns
+// are interleaved back into the rows (VUNPCK, and VPERM2F128 across the halves for 8
+// lanes).
+func poolBack(lanes int) {
+	name := fmt.Sprintf("reluPoolBackRow%dAVX2", lanes)
+	r := "Y"
+	if lanes == 4 {
+		r = "X"
+	}
+	p("// func %s(dy, y *float32, idx *int32, dx *float32, w, n int, base int32, lane *[11]int32)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
+	p("\tMOVQ dy+0(FP), SI")
+	p("\tMOVQ y+8(FP), DX")
+	p("\tMOVQ idx+16(FP), BX")
+	p("\tMOVQ dx+24(FP), DI")
+	p("\tMOVQ w+32(FP), R8")
+	p("\tMOVQ n+40(FP), CX")
+	p("\tMOVQ lane+56(FP), AX")
+	p("\tMOVQ R8, X7")
+	p("\tVPBROADCASTD X7, %s7", r) // w
+	p("\tLEAQ (DI)(R8*4), R9")     // row 1
+	p("\tMOVL base+48(FP), R8")
+	p("\tMOVQ R8, X8")
+	p("\tVPBROADCASTD X8, %s8", r)
+	p("\tVPADDD (AX), %s8, %s8", r, r) // even column of row 0
+	p("\tVPBROADCASTD 32(AX), %s9", r) // 1
+	p("\tVPBROADCASTD %d(AX), %s11", map[int]int{8: 36, 4: 40}[lanes], r)
+	p("\tVPXOR %s15, %s15, %s15", r, r, r)
+	p("%s_loop:", name)
+	p("\tVMOVUPS (SI), %s1", r)
+	p("\tVPCMPEQD (DX), %s15, %s2", r, r) // y is all zero bits
+	p("\tVPSLLD $1, %s1, %s5", r, r)
+	p("\tVPCMPEQD %s5, %s15, %s5", r, r, r) // dy is ±0
+	p("\tVPOR %s5, %s2, %s2", r, r, r)
+	p("\tVANDNPS %s1, %s2, %s6", r, r, r) // the window's gradient
+	p("\tVMOVDQU (BX), %s3", r)
+	p("\tVPADDD %s9, %s8, %s10", r, r, r)                            // odd column of row 0
+	p("\tVPADDD %s7, %s8, %s12", r, r, r)                            // even column of row 1
+	p("\tVPADDD %s9, %s12, %s13", r, r, r)                           // odd column of row 1
+	for _, c := range [][2]int{{8, 0}, {10, 2}, {12, 5}, {13, 13}} { // index, candidate
+		p("\tVPCMPEQD %s%d, %s3, %s4", r, c[0], r, r)
+		p("\tVPAND %s6, %s4, %s%d", r, r, r, c[1])
+	}
+	// row 0 from 0 (even) and 2 (odd), row 1 from 5 and 13
+	for row, pair := range [][2]int{{0, 2}, {5, 13}} {
+		base := []string{"DI", "R9"}[row]
+		p("\tVUNPCKLPS %s%d, %s%d, %s1", r, pair[1], r, pair[0], r)
+		p("\tVUNPCKHPS %s%d, %s%d, %s14", r, pair[1], r, pair[0], r)
+		if lanes == 8 {
+			p("\tVPERM2F128 $0x20, Y14, Y1, Y3")
+			p("\tVPERM2F128 $0x31, Y14, Y1, Y14")
+			p("\tVMOVUPS Y3, (%s)", base)
+			p("\tVMOVUPS Y14, 32(%s)", base)
+		} else {
+			p("\tVMOVUPS X1, (%s)", base)
+			p("\tVMOVUPS X14, 16(%s)", base)
+		}
+	}
+	p("\tVPADDD %s11, %s8, %s8", r, r, r)
+	for _, q := range []string{"SI", "DX", "BX"} {
+		p("\tADDQ $%d, %s", 4*lanes, q)
+	}
+	for _, q := range []string{"DI", "R9"} {
+		p("\tADDQ $%d, %s", 8*lanes, q)
+	}
+	p("\tSUBQ $%d, CX", lanes)
+	p("\tJNE %s_loop", name)
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+// copyRows emits copyRowsAVX2(dst, src []float32, rows, width, dstStride, srcStride int):
+// dst[r·dstStride+j] = src[r·srcStride+j] for r < rows, j < width (width ≥ 8; dst and src
+// do not overlap), whole vectors and then, for a partial one, the row's last 8 values
+// again, instead of one memmove call per short row.
+func copyRows() {
+	p("// func copyRowsAVX2(dst, src []float32, rows, width, dstStride, srcStride int)")
+	p("TEXT ·copyRowsAVX2(SB), NOSPLIT, $0-80")
+	p("\tMOVQ dst_base+0(FP), DI")
+	p("\tMOVQ src_base+24(FP), SI")
+	p("\tMOVQ rows+48(FP), R8")
+	p("\tMOVQ width+56(FP), R9")
+	p("\tMOVQ dstStride+64(FP), R10")
+	p("\tMOVQ srcStride+72(FP), R11")
+	p("\tSHLQ $2, R10")
+	p("\tSHLQ $2, R11")
+	p("\tLEAQ -32(R9*4), R12") // byte offset of the last 8 values
+	p("\tMOVQ R9, R13")
+	p("\tSHRQ $3, R13") // whole vectors per row
+	p("\tTESTQ R8, R8")
+	p("\tJEQ cr2done")
+	p("cr2row:")
+	p("\tXORQ DX, DX")
+	p("\tMOVQ R13, BX")
+	p("cr2blk:")
+	p("\tVMOVUPS (SI)(DX*1), Y0")
+	p("\tVMOVUPS Y0, (DI)(DX*1)")
+	p("\tADDQ $32, DX")
+	p("\tDECQ BX")
+	p("\tJNE cr2blk")
+	p("\tVMOVUPS (SI)(R12*1), Y0")
+	p("\tVMOVUPS Y0, (DI)(R12*1)")
+	p("\tADDQ R10, DI")
+	p("\tADDQ R11, SI")
+	p("\tDECQ R8")
+	p("\tJNE cr2row")
+	p("cr2done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
 // convTaps emits convTaps<c>AVX2(x []float32, offs []int32, w []float32, y []float32, n
 // int): y[ch·n+j] += Σ_t w[t·c+ch]·x[offs[t]+j] for ch < c, j < n, the taps in order with
 // one fused multiply-add each, so every element gets the bits of one axpyAVX2 per tap.
@@ -257,6 +375,9 @@ func main() {
 	p("")
 	pool(8)
 	pool(4)
+	poolBack(8)
+	poolBack(4)
+	copyRows()
 	convTaps(1, 4)
 	convTaps(2, 4)
 	convTaps(3, 3)
