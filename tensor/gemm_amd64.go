@@ -8,7 +8,8 @@
 //     per k step). Transposes and alpha are applied while packing, ragged edges are padded
 //     with zeros, so the micro-kernel only ever sees full tiles and unit strides. On
 //     AVX-512 the packing is assembly too: masked row copies, and 16×16 in-register
-//     transposes for the strided operand (non-transposed A, transposed B).
+//     transposes for the strided operand (non-transposed A, transposed B). On AVX2 the
+//     6-row A panels are: row copies for Aᵀ, 8×8 register transposes for A.
 //   - Blocking: k is cut into KC=256 slices, C into MC-row (168) and NC-column blocks
 //     (2048; with several goroutines, as wide as 4 Mi floats of packed B allow). For one
 //     B micro-panel (32 KB, kept in L1) the kernel walks down the packed A block (MC×KC,

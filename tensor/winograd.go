@@ -5,14 +5,15 @@ import (
 	"sync"
 )
 
-// winoLanes is the number of channels a transform handles at once (one AVX-512 vector).
+// winoLanes is the number of channels a transform handles at once (one AVX-512 vector,
+// two AVX2 vectors).
 const winoLanes = 16
 
 // Winograd convolution F(m×m, 3×3) (Lavin & Gray 2016) for stride-1 3×3 float32
 // convolutions, m = 4 (6×6 input tiles, 36 products) or m = 2 (4×4 tiles, 16 products).
 //
-// The transforms work on 16 channels at a time, one float32 lane per channel, so every
-// load and store is a contiguous vector: no gathers or scatters (slow on the AMD and
+// The transforms work on 16 channels at a time, one float32 lane per channel (one ZMM or
+// two YMM registers), so every load and store is a contiguous vector: no gathers or scatters (slow on the AMD and
 // Intel cores we run on). Data path of the forward pass, per block of tile rows
 // (consecutive across the batch, so small images still fill a block):
 //

@@ -2,9 +2,9 @@ package tensor
 
 // The building blocks of the Winograd convolution: a small linear map applied to many
 // 16-lane vectors (one lane per channel: the transforms), and two 14×32 tile products
-// (the element-wise products over channels). The AVX-512 kernels generated for each
-// matrix and the product kernels (winograd_amd64.s) run when winoSIMD is set; the loops
-// below are the portable ones.
+// (the element-wise products over channels). The AVX-512 or AVX2 kernels generated for
+// each matrix and the product kernels (winograd_amd64.s) run when winoSIMD is set; the
+// loops below are the portable ones.
 
 // winoLin applies the r×k matrix mt (mt.lc column-major with 6 rows: lc[p·6+q] is entry
 // (q, p)) to nb sets of k 16-lane vectors: for b < nb and q < r,
