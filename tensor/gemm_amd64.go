@@ -82,6 +82,12 @@ func sgemmPackA6TAVX2(dst, src *float32, ld, kb int, alpha float32)
 //go:noescape
 func sgemmPackA6NAVX2(dst, src *float32, ld, kb, rows int, alpha float32)
 
+// transpose8AVX2 sets dst[q·stride+r] = src[r·ld+q] for q < kb (a multiple of 8),
+// r < rows ≤ 8, and 0 for rows ≤ r < 8 (the Winograd strips on AVX2).
+//
+//go:noescape
+func transpose8AVX2(dst, src *float32, ld, kb, rows, stride int)
+
 // sgemmPackTrans16AVX512 is sgemmPackTransAVX512 for the first kb&^15 values of p and at
 // most 16 lanes (dst[p·stride+r], r < lanes), by 16×16 in-register transposes.
 //

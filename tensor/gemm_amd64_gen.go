@@ -147,6 +147,7 @@ func main() {
 	out.WriteString(packAVX512)
 	transpose16()
 	packA6()
+	transpose8Strips()
 	if err := os.WriteFile("gemm_amd64.s", out.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
@@ -408,31 +409,8 @@ func packA6() {
 	p("\tTESTQ CX, CX")
 	p("\tJEQ %s_done", name)
 	p("%s_loop:", name)
-	rowsrc := []string{"(SI)", "(SI)(R8*1)", "(SI)(R8*2)", "(R9)", "(SI)(R8*4)", "(R9)(R8*2)"}
-	for r := 0; r < 8; r++ {
-		p("\tVXORPS Y%d, Y%d, Y%d", r, r, r)
-	}
 	p("\tVBROADCASTSS alpha+40(FP), Y15")
-	for r := 0; r < 6; r++ {
-		p("\tCMPQ BX, $%d", r)
-		p("\tJLE %s_t", name)
-		p("\tVMULPS %s, Y15, Y%d", rowsrc[r], r)
-	}
-	p("%s_t:", name)
-	for i := 0; i < 8; i += 2 {
-		p("\tVUNPCKLPS Y%d, Y%d, Y%d", i+1, i, 8+i)
-		p("\tVUNPCKHPS Y%d, Y%d, Y%d", i+1, i, 9+i)
-	}
-	for _, g := range []int{0, 4} {
-		p("\tVSHUFPS $0x44, Y%d, Y%d, Y%d", 10+g, 8+g, 0+g)
-		p("\tVSHUFPS $0xEE, Y%d, Y%d, Y%d", 10+g, 8+g, 1+g)
-		p("\tVSHUFPS $0x44, Y%d, Y%d, Y%d", 11+g, 9+g, 2+g)
-		p("\tVSHUFPS $0xEE, Y%d, Y%d, Y%d", 11+g, 9+g, 3+g)
-	}
-	for i := 0; i < 4; i++ {
-		p("\tVPERM2F128 $0x20, Y%d, Y%d, Y%d", 4+i, i, 8+i)
-		p("\tVPERM2F128 $0x31, Y%d, Y%d, Y%d", 4+i, i, 12+i)
-	}
+	transpose8(name, 6, func(r int) { p("\tVMULPS %s, Y15, Y%d", rowSrc8[r], r) })
 	for i := 0; i < 8; i++ { // column p+i: rows 0–3, then rows 4–5
 		p("\tVMOVUPS X%d, %d(DI)", 8+i, 24*i)
 		p("\tVEXTRACTF128 $1, Y%d, X%d", 8+i, i)
@@ -441,6 +419,91 @@ func packA6() {
 	p("\tADDQ $%d, DI", 8*24)
 	p("\tADDQ $32, SI")
 	p("\tADDQ $32, R9")
+	p("\tSUBQ $8, CX")
+	p("\tJGT %s_loop", name)
+	p("%s_done:", name)
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+// rowSrc8 addresses the rows 0–7 of a block whose row 0 is at SI, with R8 = the row stride
+// in bytes, R9 = row 3 and R10 = row 6.
+var rowSrc8 = []string{"(SI)", "(SI)(R8*1)", "(SI)(R8*2)", "(R9)", "(SI)(R8*4)", "(R9)(R8*2)", "(R10)", "(R9)(R8*4)"}
+
+// transpose8 emits the 8×8 register transpose of the loop of name: rows r < min(BX,
+// maxRows) are loaded into Y0–Y7 by load(r), the others are zero, and column i of the
+// block ends in Y(8+i) (unpack, shuffle, 128-bit permute; Y0–Y7 are free afterwards).
+func transpose8(name string, maxRows int, load func(r int)) {
+	for r := 0; r < 8; r++ {
+		p("\tVXORPS Y%d, Y%d, Y%d", r, r, r)
+	}
+	for r := 0; r < maxRows; r++ {
+		p("\tCMPQ BX, $%d", r)
+		p("\tJLE %s_t", name)
+		load(r)
+	}
+	p("%s_t:", name)
+	for i := 0; i < 8; i += 2 {
+		p("\tVUNPCKLPS Y%d, Y%d, Y%d", i+1, i, 8+i)
+		p("\tVUNPCKHPS Y%d, Y%d, Y%d", i+1, i, 9+i)
+	}
+	for _, h := range []int{0, 4} {
+		p("\tVSHUFPS $0x44, Y%d, Y%d, Y%d", 10+h, 8+h, 0+h)
+		p("\tVSHUFPS $0xEE, Y%d, Y%d, Y%d", 10+h, 8+h, 1+h)
+		p("\tVSHUFPS $0x44, Y%d, Y%d, Y%d", 11+h, 9+h, 2+h)
+		p("\tVSHUFPS $0xEE, Y%d, Y%d, Y%d", 11+h, 9+h, 3+h)
+	}
+	for i := 0; i < 4; i++ {
+		p("\tVPERM2F128 $0x20, Y%d, Y%d, Y%d", 4+i, i, 8+i)
+		p("\tVPERM2F128 $0x31, Y%d, Y%d, Y%d", 4+i, i, 12+i)
+	}
+}
+
+// transpose8Strips emits transpose8AVX2(dst, src *float32, ld, kb, rows, stride int):
+// dst[q·stride+r] = src[r·ld+q] for q < kb (a multiple of 8), r < rows ≤ 8, and 0 for
+// rows ≤ r < 8, by 8×8 in-register transposes: the AVX2 strips of the Winograd
+// convolution (winograd.go).
+func transpose8Strips() {
+	const name = "transpose8AVX2"
+	p("// func %s(dst, src *float32, ld, kb, rows, stride int)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-48", name)
+	p("\tMOVQ dst+0(FP), DI")
+	p("\tMOVQ src+8(FP), SI")
+	p("\tMOVQ ld+16(FP), R8")
+	p("\tSHLQ $2, R8")
+	p("\tMOVQ kb+24(FP), CX")
+	p("\tMOVQ rows+32(FP), BX")
+	p("\tMOVQ stride+40(FP), R11")
+	p("\tSHLQ $2, R11")
+	p("\tLEAQ (SI)(R8*2), R9")
+	p("\tADDQ R8, R9") // src row 3
+	p("\tLEAQ (R9)(R8*2), R10")
+	p("\tADDQ R8, R10")           // src row 6
+	p("\tLEAQ (R11)(R11*2), R12") // 3·stride
+	p("\tTESTQ CX, CX")
+	p("\tJEQ %s_done", name)
+	p("%s_loop:", name)
+	transpose8(name, 8, func(r int) { p("\tVMOVUPS %s, Y%d", rowSrc8[r], r) })
+	// column q+i is Y(8+i): stores at DI + i·stride
+	p("\tMOVQ DI, R13")
+	for i := 0; i < 8; i++ {
+		switch i % 4 {
+		case 0:
+			p("\tVMOVUPS Y%d, (R13)", 8+i)
+		case 3:
+			p("\tVMOVUPS Y%d, (R13)(R12*1)", 8+i)
+		default:
+			p("\tVMOVUPS Y%d, (R13)(R11*%d)", 8+i, i%4)
+		}
+		if i == 3 {
+			p("\tLEAQ (R13)(R11*4), R13")
+		}
+	}
+	p("\tLEAQ (R13)(R11*4), DI")
+	for _, r := range []string{"SI", "R9", "R10"} {
+		p("\tADDQ $32, %s", r)
+	}
 	p("\tSUBQ $8, CX")
 	p("\tJGT %s_loop", name)
 	p("%s_done:", name)

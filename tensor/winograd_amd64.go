@@ -100,12 +100,6 @@ func winoKernelStrided5AVX2(k int, a *float32, as int, b *float32, bs int, c *fl
 //go:noescape
 func winoKernelStrided4AVX2(k int, a *float32, as int, b *float32, bs int, c *float32, ldc int, beta float32)
 
-// winoTranspose8AVX2 sets dst[q·stride+r] = src[r·ld+q] for q < kb (a multiple of 8),
-// r < rows ≤ 8, and 0 for rows ≤ r < 8.
-//
-//go:noescape
-func winoTranspose8AVX2(dst, src *float32, ld, kb, rows, stride int)
-
 func init() { useWinoKernels(winoAVX512) }
 
 // useWinoKernels installs the AVX-512 (avx512) or the AVX2 transform kernels.
@@ -151,7 +145,7 @@ func winoTransposeSIMD(dst, src *float32, ld, kb, rows, stride, lanes int) {
 		}
 		d := (*float32)(unsafe.Add(unsafe.Pointer(dst), 4*r0))
 		if n == 8 {
-			winoTranspose8AVX2(d, s, ld, kb, rr, stride)
+			transpose8AVX2(d, s, ld, kb, rr, stride)
 			continue
 		}
 		// a last group of fewer than 8 lanes (channel counts that are not multiples of 8)

@@ -101,11 +101,9 @@ func store(name string, betaOff int) {
 	p("")
 }
 
-// rows emits winoKernelRowsAVX512; k is a multiple of 4.
-func rows() {
-	const name, unroll = "winoKernelRowsAVX512", 4
-	p("// func %s(k int, a *float32, lda int, b, c *float32, ldc int, beta float32)", name)
-	p("// c[r][j] (+)= Σ_p a[r·lda+p]·b[p·32+j] for r < 14, j < 32, p < k (k a multiple of 4).")
+// rowsPrologue loads the arguments of a rows kernel: CX = k, AX = a (row 0), R8 = lda in
+// bytes, BX = b, DI = c, DX = ldc in bytes, R9 = row 3 of a.
+func rowsPrologue(name string) {
 	p("TEXT ·%s(SB), NOSPLIT, $0-52", name)
 	p("\tMOVQ k+0(FP), CX")
 	p("\tMOVQ a+8(FP), AX")
@@ -117,6 +115,30 @@ func rows() {
 	p("\tSHLQ $2, DX")
 	p("\tLEAQ (AX)(R8*2), R9")
 	p("\tADDQ R8, R9") // row 3
+}
+
+// stridedPrologue loads the arguments of a strided kernel: CX = k, AX = a, R8 = as and
+// R9 = bs in bytes, BX = b, DI = c, DX = ldc in bytes.
+func stridedPrologue(name string) {
+	p("TEXT ·%s(SB), NOSPLIT, $0-60", name)
+	p("\tMOVQ k+0(FP), CX")
+	p("\tMOVQ a+8(FP), AX")
+	p("\tMOVQ as+16(FP), R8")
+	p("\tSHLQ $2, R8")
+	p("\tMOVQ b+24(FP), BX")
+	p("\tMOVQ bs+32(FP), R9")
+	p("\tSHLQ $2, R9")
+	p("\tMOVQ c+40(FP), DI")
+	p("\tMOVQ ldc+48(FP), DX")
+	p("\tSHLQ $2, DX")
+}
+
+// rows emits winoKernelRowsAVX512; k is a multiple of 4.
+func rows() {
+	const name, unroll = "winoKernelRowsAVX512", 4
+	p("// func %s(k int, a *float32, lda int, b, c *float32, ldc int, beta float32)", name)
+	p("// c[r][j] (+)= Σ_p a[r·lda+p]·b[p·32+j] for r < 14, j < 32, p < k (k a multiple of 4).")
+	rowsPrologue(name)
 	p("\tLEAQ (R9)(R8*2), R10")
 	p("\tADDQ R8, R10") // row 6
 	p("\tLEAQ (R10)(R8*2), R11")
@@ -153,17 +175,7 @@ func strided() {
 	const name = "winoKernelStridedAVX512"
 	p("// func %s(k int, a *float32, as int, b *float32, bs int, c *float32, ldc int, beta float32)", name)
 	p("// c[r][j] (+)= Σ_p a[p·as+r]·b[p·bs+j] for r < 14, j < 32, p < k.")
-	p("TEXT ·%s(SB), NOSPLIT, $0-60", name)
-	p("\tMOVQ k+0(FP), CX")
-	p("\tMOVQ a+8(FP), AX")
-	p("\tMOVQ as+16(FP), R8")
-	p("\tSHLQ $2, R8")
-	p("\tMOVQ b+24(FP), BX")
-	p("\tMOVQ bs+32(FP), R9")
-	p("\tSHLQ $2, R9")
-	p("\tMOVQ c+40(FP), DI")
-	p("\tMOVQ ldc+48(FP), DX")
-	p("\tSHLQ $2, DX")
+	stridedPrologue(name)
 	zeroAcc()
 	p("\tTESTQ CX, CX")
 	p("\tJEQ %s_store", name)
@@ -185,14 +197,21 @@ func strided() {
 	store(name, 56)
 }
 
-// transform emits winoLin<name>AVX512(lc *float32, k, r int, x *float32, xk, xb int,
-// y *float32, yr, yb, nb int): for b < nb and q < r, y[b·yb+q·yr : +16] =
-// Σ_p m[q][p]·x[b·xb+p·xk : +16], m fixed at generation; lc is the same matrix in
-// winoLin's column-major 6-row form, read for the broadcast coefficients (k and r are
-// the generated ones and not read).
-func transform(name string, m [][]float64) {
+// transform emits winoLin<name>AVX512 (avx2 false) or winoLin<name>AVX2 (lc *float32, k,
+// r int, x *float32, xk, xb int, y *float32, yr, yb, nb int): for b < nb and q < r,
+// y[b·yb+q·yr : +16] = Σ_p m[q][p]·x[b·xb+p·xk : +16], m fixed at generation; lc is the
+// same matrix in winoLin's column-major 6-row form, read for the broadcast coefficients
+// (k and r are the generated ones and not read). AVX2 does the 16 lanes as two halves of
+// 8 and broadcasts each coefficient into Y14 where AVX-512 embeds the broadcast; both
+// round the same operations, so they give the same bits.
+func transform(name string, m [][]float64, avx2 bool) {
 	r, k := len(m), len(m[0])
-	fn := "winoLin" + name + "AVX512"
+	isa, reg, zero, halves := "AVX512", "Z", "VPXORD", 1
+	if avx2 {
+		isa, reg, zero, halves = "AVX2", "Y", "VXORPS", 2
+	}
+	v := func(i int) string { return fmt.Sprintf("%s%d", reg, i) }
+	fn := "winoLin" + name + isa
 	p("// func %s(lc *float32, k, r int, x *float32, xk, xb int, y *float32, yr, yb, nb int)", fn)
 	p("TEXT ·%s(SB), NOSPLIT, $0-80", fn)
 	p("\tMOVQ lc+0(FP), BX")
@@ -207,52 +226,62 @@ func transform(name string, m [][]float64) {
 	p("\tMOVQ yb+64(FP), R11")
 	p("\tSHLQ $2, R11")
 	p("\tMOVQ nb+72(FP), R12")
-	p("\tVPXORD Z15, Z15, Z15")
+	p("\t%s %s, %s, %s", zero, v(15), v(15), v(15))
 	p("\tTESTQ R12, R12")
 	p("\tJEQ %s_done", fn)
 	p("%s_loop:", fn)
-	p("\tMOVQ SI, R13")
-	for q := 0; q < k; q++ {
-		p("\tVMOVUPS (R13), Z%d", q)
-		if q < k-1 {
-			p("\tADDQ R8, R13")
-		}
-	}
-	for q := 0; q < r; q++ {
-		dst := fmt.Sprintf("Z%d", 8+q)
-		first := true
-		for c := 0; c < k; c++ {
-			v := m[q][c]
-			if v == 0 {
-				continue
+	for h := 0; h < halves; h++ {
+		d := h * 32
+		p("\tMOVQ SI, R13")
+		for q := 0; q < k; q++ {
+			p("\tVMOVUPS %d(R13), %s", d, v(q))
+			if q < k-1 {
+				p("\tADDQ R8, R13")
 			}
-			src := fmt.Sprintf("Z%d", c)
-			coef := fmt.Sprintf("%d(BX)", (c*6+q)*4)
-			switch {
-			case first && v == 1:
-				p("\tVMOVAPS %s, %s", src, dst)
-			case first && v == -1:
-				p("\tVSUBPS %s, Z15, %s", src, dst)
-			case first:
-				p("\tVMULPS.BCST %s, %s, %s", coef, src, dst)
-			case v == 1:
-				p("\tVADDPS %s, %s, %s", src, dst, dst)
-			case v == -1:
-				p("\tVSUBPS %s, %s, %s", src, dst, dst)
-			default:
-				p("\tVFMADD231PS.BCST %s, %s, %s", coef, src, dst)
+		}
+		for q := 0; q < r; q++ {
+			dst := v(8 + q)
+			first := true
+			for c := 0; c < k; c++ {
+				w := m[q][c]
+				if w == 0 {
+					continue
+				}
+				src := v(c)
+				coef := fmt.Sprintf("%d(BX)", (c*6+q)*4)
+				bcst := ".BCST " + coef
+				if avx2 {
+					bcst = " Y14"
+					if w != 1 && w != -1 {
+						p("\tVBROADCASTSS %s, Y14", coef)
+					}
+				}
+				switch {
+				case first && w == 1:
+					p("\tVMOVAPS %s, %s", src, dst)
+				case first && w == -1:
+					p("\tVSUBPS %s, %s, %s", src, v(15), dst)
+				case first:
+					p("\tVMULPS%s, %s, %s", bcst, src, dst)
+				case w == 1:
+					p("\tVADDPS %s, %s, %s", src, dst, dst)
+				case w == -1:
+					p("\tVSUBPS %s, %s, %s", src, dst, dst)
+				default:
+					p("\tVFMADD231PS%s, %s, %s", bcst, src, dst)
+				}
+				first = false
 			}
-			first = false
+			if first {
+				p("\t%s %s, %s, %s", zero, dst, dst, dst)
+			}
 		}
-		if first {
-			p("\tVPXORD %s, %s, %s", dst, dst, dst)
-		}
-	}
-	p("\tMOVQ DI, R13")
-	for q := 0; q < r; q++ {
-		p("\tVMOVUPS Z%d, (R13)", 8+q)
-		if q < r-1 {
-			p("\tADDQ R10, R13")
+		p("\tMOVQ DI, R13")
+		for q := 0; q < r; q++ {
+			p("\tVMOVUPS %s, %d(R13)", v(8+q), d)
+			if q < r-1 {
+				p("\tADDQ R10, R13")
+			}
 		}
 	}
 	p("\tADDQ R9, SI")
@@ -321,88 +350,8 @@ func transpose(m [][]float64) [][]float64 {
 // The AVX2 kernels: the same transforms on two 8-lane halves of each 16-lane vector, and
 // product kernels for an R×16 part of the 14×32 tile (R = 5 or 4; 2R accumulators, two
 // B vectors and one broadcast fit in the 16 YMM registers). winograd_amd64.go runs
-// six parts per tile.
-
-// transformAVX2 emits winoLin<name>AVX2, winoLin<name>AVX512 for AVX2.
-func transformAVX2(name string, m [][]float64) {
-	r, k := len(m), len(m[0])
-	fn := "winoLin" + name + "AVX2"
-	p("// func %s(lc *float32, k, r int, x *float32, xk, xb int, y *float32, yr, yb, nb int)", fn)
-	p("TEXT ·%s(SB), NOSPLIT, $0-80", fn)
-	p("\tMOVQ lc+0(FP), BX")
-	p("\tMOVQ x+24(FP), SI")
-	p("\tMOVQ xk+32(FP), R8")
-	p("\tSHLQ $2, R8")
-	p("\tMOVQ xb+40(FP), R9")
-	p("\tSHLQ $2, R9")
-	p("\tMOVQ y+48(FP), DI")
-	p("\tMOVQ yr+56(FP), R10")
-	p("\tSHLQ $2, R10")
-	p("\tMOVQ yb+64(FP), R11")
-	p("\tSHLQ $2, R11")
-	p("\tMOVQ nb+72(FP), R12")
-	p("\tVXORPS Y15, Y15, Y15")
-	p("\tTESTQ R12, R12")
-	p("\tJEQ %s_done", fn)
-	p("%s_loop:", fn)
-	for h := 0; h < 2; h++ {
-		d := h * 32
-		p("\tMOVQ SI, R13")
-		for q := 0; q < k; q++ {
-			p("\tVMOVUPS %d(R13), Y%d", d, q)
-			if q < k-1 {
-				p("\tADDQ R8, R13")
-			}
-		}
-		for q := 0; q < r; q++ {
-			dst := fmt.Sprintf("Y%d", 8+q)
-			first := true
-			for c := 0; c < k; c++ {
-				v := m[q][c]
-				if v == 0 {
-					continue
-				}
-				src := fmt.Sprintf("Y%d", c)
-				if v != 1 && v != -1 {
-					p("\tVBROADCASTSS %d(BX), Y14", (c*6+q)*4)
-				}
-				switch {
-				case first && v == 1:
-					p("\tVMOVAPS %s, %s", src, dst)
-				case first && v == -1:
-					p("\tVSUBPS %s, Y15, %s", src, dst)
-				case first:
-					p("\tVMULPS Y14, %s, %s", src, dst)
-				case v == 1:
-					p("\tVADDPS %s, %s, %s", src, dst, dst)
-				case v == -1:
-					p("\tVSUBPS %s, %s, %s", src, dst, dst)
-				default:
-					p("\tVFMADD231PS Y14, %s, %s", src, dst)
-				}
-				first = false
-			}
-			if first {
-				p("\tVXORPS %s, %s, %s", dst, dst, dst)
-			}
-		}
-		p("\tMOVQ DI, R13")
-		for q := 0; q < r; q++ {
-			p("\tVMOVUPS Y%d, %d(R13)", 8+q, d)
-			if q < r-1 {
-				p("\tADDQ R10, R13")
-			}
-		}
-	}
-	p("\tADDQ R9, SI")
-	p("\tADDQ R11, DI")
-	p("\tDECQ R12")
-	p("\tJNE %s_loop", fn)
-	p("%s_done:", fn)
-	p("\tVZEROUPPER")
-	p("\tRET")
-	p("")
-}
+// six parts per tile. The strips' 8×8 transposes are transpose8AVX2, with the SGEMM
+// packing in gemm_amd64_gen.go.
 
 func accY(r, v int) string { return fmt.Sprintf("Y%d", r*2+v) }
 
@@ -465,17 +414,7 @@ func rowsAVX2(mr int) {
 	const unroll = 4
 	name := fmt.Sprintf("winoKernelRows%dAVX2", mr)
 	p("// func %s(k int, a *float32, lda int, b, c *float32, ldc int, beta float32)", name)
-	p("TEXT ·%s(SB), NOSPLIT, $0-52", name)
-	p("\tMOVQ k+0(FP), CX")
-	p("\tMOVQ a+8(FP), AX")
-	p("\tMOVQ lda+16(FP), R8")
-	p("\tSHLQ $2, R8")
-	p("\tMOVQ b+24(FP), BX")
-	p("\tMOVQ c+32(FP), DI")
-	p("\tMOVQ ldc+40(FP), DX")
-	p("\tSHLQ $2, DX")
-	p("\tLEAQ (AX)(R8*2), R9")
-	p("\tADDQ R8, R9") // row 3
+	rowsPrologue(name)
 	zeroAccAVX2(mr)
 	p("\tTESTQ CX, CX")
 	p("\tJEQ %s_store", name)
@@ -505,17 +444,7 @@ func rowsAVX2(mr int) {
 func stridedAVX2(mr int) {
 	name := fmt.Sprintf("winoKernelStrided%dAVX2", mr)
 	p("// func %s(k int, a *float32, as int, b *float32, bs int, c *float32, ldc int, beta float32)", name)
-	p("TEXT ·%s(SB), NOSPLIT, $0-60", name)
-	p("\tMOVQ k+0(FP), CX")
-	p("\tMOVQ a+8(FP), AX")
-	p("\tMOVQ as+16(FP), R8")
-	p("\tSHLQ $2, R8")
-	p("\tMOVQ b+24(FP), BX")
-	p("\tMOVQ bs+32(FP), R9")
-	p("\tSHLQ $2, R9")
-	p("\tMOVQ c+40(FP), DI")
-	p("\tMOVQ ldc+48(FP), DX")
-	p("\tSHLQ $2, DX")
+	stridedPrologue(name)
 	zeroAccAVX2(mr)
 	p("\tTESTQ CX, CX")
 	p("\tJEQ %s_store", name)
@@ -537,80 +466,6 @@ func stridedAVX2(mr int) {
 	storeAVX2(name, mr, 56)
 }
 
-// transpose8AVX2 emits winoTranspose8AVX2(dst, src *float32, ld, kb, rows, stride int):
-// dst[q·stride+r] = src[r·ld+q] for q < kb (a multiple of 8), r < rows ≤ 8, and 0 for
-// rows ≤ r < 8, by 8×8 in-register transposes (unpack, shuffle, 128-bit permute).
-func transpose8AVX2() {
-	const name = "winoTranspose8AVX2"
-	p("// func %s(dst, src *float32, ld, kb, rows, stride int)", name)
-	p("TEXT ·%s(SB), NOSPLIT, $0-48", name)
-	p("\tMOVQ dst+0(FP), DI")
-	p("\tMOVQ src+8(FP), SI")
-	p("\tMOVQ ld+16(FP), R8")
-	p("\tSHLQ $2, R8")
-	p("\tMOVQ kb+24(FP), CX")
-	p("\tMOVQ rows+32(FP), BX")
-	p("\tMOVQ stride+40(FP), R11")
-	p("\tSHLQ $2, R11")
-	p("\tLEAQ (SI)(R8*2), R9")
-	p("\tADDQ R8, R9") // src row 3
-	p("\tLEAQ (R9)(R8*2), R10")
-	p("\tADDQ R8, R10")           // src row 6
-	p("\tLEAQ (R11)(R11*2), R12") // 3·stride
-	p("\tTESTQ CX, CX")
-	p("\tJEQ %s_done", name)
-	p("%s_loop:", name)
-	rowsrc := []string{"(SI)", "(SI)(R8*1)", "(SI)(R8*2)", "(R9)", "(SI)(R8*4)", "(R9)(R8*2)", "(R10)", "(R9)(R8*4)"}
-	for r := 0; r < 8; r++ {
-		p("\tVXORPS Y%d, Y%d, Y%d", r, r, r)
-	}
-	for r := 0; r < 8; r++ {
-		p("\tCMPQ BX, $%d", r)
-		p("\tJLE %s_t", name)
-		p("\tVMOVUPS %s, Y%d", rowsrc[r], r)
-	}
-	p("%s_t:", name)
-	for i := 0; i < 8; i += 2 {
-		p("\tVUNPCKLPS Y%d, Y%d, Y%d", i+1, i, 8+i)
-		p("\tVUNPCKHPS Y%d, Y%d, Y%d", i+1, i, 9+i)
-	}
-	for _, g := range []int{0, 4} {
-		p("\tVSHUFPS $0x44, Y%d, Y%d, Y%d", 10+g, 8+g, 0+g)
-		p("\tVSHUFPS $0xEE, Y%d, Y%d, Y%d", 10+g, 8+g, 1+g)
-		p("\tVSHUFPS $0x44, Y%d, Y%d, Y%d", 11+g, 9+g, 2+g)
-		p("\tVSHUFPS $0xEE, Y%d, Y%d, Y%d", 11+g, 9+g, 3+g)
-	}
-	for i := 0; i < 4; i++ {
-		p("\tVPERM2F128 $0x20, Y%d, Y%d, Y%d", 4+i, i, 8+i)
-		p("\tVPERM2F128 $0x31, Y%d, Y%d, Y%d", 4+i, i, 12+i)
-	}
-	// column q+i is Y(8+i): stores at DI + i·stride
-	p("\tMOVQ DI, R13")
-	for i := 0; i < 8; i++ {
-		switch i % 4 {
-		case 0:
-			p("\tVMOVUPS Y%d, (R13)", 8+i)
-		case 3:
-			p("\tVMOVUPS Y%d, (R13)(R12*1)", 8+i)
-		default:
-			p("\tVMOVUPS Y%d, (R13)(R11*%d)", 8+i, i%4)
-		}
-		if i == 3 {
-			p("\tLEAQ (R13)(R11*4), R13")
-		}
-	}
-	p("\tLEAQ (R13)(R11*4), DI")
-	for _, r := range []string{"SI", "R9", "R10"} {
-		p("\tADDQ $32, %s", r)
-	}
-	p("\tSUBQ $8, CX")
-	p("\tJGT %s_loop", name)
-	p("%s_done:", name)
-	p("\tVZEROUPPER")
-	p("\tRET")
-	p("")
-}
-
 func main() {
 	p("// Code generated by winograd_amd64_gen.go; DO NOT EDIT.")
 	p("")
@@ -618,29 +473,22 @@ func main() {
 	p("")
 	p("#include \"textflag.h\"")
 	p("")
-	transform("Bt4", bt4)
-	transform("At4", at4)
-	transform("Aa4", transpose(at4))
-	transform("Bt2", bt2)
-	transform("At2", at2)
-	transform("Aa2", transpose(at2))
-	transform("G4", g4)
-	transform("Gt4", transpose(g4))
-	transform("G2", g2)
-	transform("Gt2", transpose(g2))
-	rows()
-	strided()
-	for _, t := range []struct {
+	mats := []struct {
 		name string
 		m    [][]float64
-	}{{"Bt4", bt4}, {"At4", at4}, {"Aa4", transpose(at4)}, {"Bt2", bt2}, {"At2", at2}, {"Aa2", transpose(at2)}, {"G4", g4}, {"Gt4", transpose(g4)}, {"G2", g2}, {"Gt2", transpose(g2)}} {
-		transformAVX2(t.name, t.m)
+	}{{"Bt4", bt4}, {"At4", at4}, {"Aa4", transpose(at4)}, {"Bt2", bt2}, {"At2", at2}, {"Aa2", transpose(at2)}, {"G4", g4}, {"Gt4", transpose(g4)}, {"G2", g2}, {"Gt2", transpose(g2)}}
+	for _, t := range mats {
+		transform(t.name, t.m, false)
+	}
+	rows()
+	strided()
+	for _, t := range mats {
+		transform(t.name, t.m, true)
 	}
 	for _, mr := range []int{5, 4} {
 		rowsAVX2(mr)
 		stridedAVX2(mr)
 	}
-	transpose8AVX2()
 	if err := os.WriteFile("winograd_amd64.s", out.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
