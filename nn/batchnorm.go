@@ -155,19 +155,11 @@ func (b *BatchNorm2d[F]) Params() []Named[F] {
 }
 
 // sumSqShifted returns Σ (v − s) and Σ (v − s)² in F, each accumulated in eight
-// interleaved partial sums (short runs: one feature-map plane), which the callers add up
-// in float64.
+// interleaved partial sums (tensor.ShiftedSums8, one SIMD register for float32; short runs:
+// one feature-map plane), which the callers add up in float64.
 func sumSqShifted[F tensor.Float](v []F, s F) (F, F) {
 	var a, q [8]F
-	i := 0
-	for ; i+8 <= len(v); i += 8 {
-		w := (*[8]F)(v[i : i+8])
-		for k := range a {
-			d := w[k] - s
-			a[k] += d
-			q[k] += d * d
-		}
-	}
+	i := tensor.ShiftedSums8(v, s, &a, &q)
 	for ; i < len(v); i++ {
 		d := v[i] - s
 		a[0] += d
@@ -181,14 +173,7 @@ func sumSqShifted[F tensor.Float](v []F, s F) (F, F) {
 func sumDot[F tensor.Float](g, x []F, m F) (F, F) {
 	var a, q [8]F
 	x = x[:len(g)]
-	i := 0
-	for ; i+8 <= len(g); i += 8 {
-		gw, xw := (*[8]F)(g[i:i+8]), (*[8]F)(x[i:i+8])
-		for k := range a {
-			a[k] += gw[k]
-			q[k] += gw[k] * (xw[k] - m)
-		}
-	}
+	i := tensor.DotShifted8(g, x, m, &a, &q)
 	for ; i < len(g); i++ {
 		a[0] += g[i]
 		q[0] += g[i] * (x[i] - m)

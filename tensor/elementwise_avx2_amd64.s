@@ -380,3 +380,52 @@ geluGradF64AVX2_loop:
 	JNE  geluGradF64AVX2_loop
 	VZEROUPPER
 	RET
+
+// func shiftedSums8AVX2(v []float32, s float32, a, q *[8]float32)
+TEXT ·shiftedSums8AVX2(SB), NOSPLIT, $0-48
+	MOVQ v_base+0(FP), SI
+	MOVQ v_len+8(FP), CX
+	VBROADCASTSS s+24(FP), Y2
+	MOVQ a+32(FP), AX
+	MOVQ q+40(FP), BX
+	VMOVUPS (AX), Y0
+	VMOVUPS (BX), Y1
+ss8_loop:
+	VMOVUPS (SI), Y3
+	VSUBPS Y2, Y3, Y3
+	VADDPS Y3, Y0, Y0
+	VMULPS Y3, Y3, Y3
+	VADDPS Y3, Y1, Y1
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNE  ss8_loop
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, (BX)
+	VZEROUPPER
+	RET
+
+// func dotShifted8AVX2(g, x []float32, m float32, a, q *[8]float32)
+TEXT ·dotShifted8AVX2(SB), NOSPLIT, $0-72
+	MOVQ g_base+0(FP), SI
+	MOVQ g_len+8(FP), CX
+	MOVQ x_base+24(FP), DX
+	VBROADCASTSS m+48(FP), Y2
+	MOVQ a+56(FP), AX
+	MOVQ q+64(FP), BX
+	VMOVUPS (AX), Y0
+	VMOVUPS (BX), Y1
+ds8_loop:
+	VMOVUPS (SI), Y3
+	VADDPS Y3, Y0, Y0
+	VMOVUPS (DX), Y4
+	VSUBPS Y2, Y4, Y4
+	VMULPS Y4, Y3, Y3
+	VADDPS Y3, Y1, Y1
+	ADDQ $32, SI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNE  ds8_loop
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, (BX)
+	VZEROUPPER
+	RET

@@ -542,6 +542,34 @@ func geluGradVec(b []float64) int {
 	return n
 }
 
+// shiftedSums8_32 and dotShifted8_32 are ShiftedSums8 and DotShifted8 for float32 with
+// AVX2 (len(v), len(g) a multiple of 8); false without it.
+func shiftedSums8_32(v []float32, s float32, a, q *[8]float32) bool {
+	if !hasAVX2FMA {
+		return false
+	}
+	if len(v) > 0 {
+		shiftedSums8AVX2(v, s, a, q)
+	}
+	return true
+}
+
+func dotShifted8_32(g, x []float32, m float32, a, q *[8]float32) bool {
+	if !hasAVX2FMA {
+		return false
+	}
+	if len(g) > 0 {
+		dotShifted8AVX2(g, x, m, a, q)
+	}
+	return true
+}
+
+//go:noescape
+func shiftedSums8AVX2(v []float32, s float32, a, q *[8]float32)
+
+//go:noescape
+func dotShifted8AVX2(g, x []float32, m float32, a, q *[8]float32)
+
 // The AVX2 kernels (elementwise_avx2_gen.go) take whole vectors only.
 
 //go:noescape

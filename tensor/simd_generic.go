@@ -54,3 +54,7 @@ func addVec(x, y, d []float32) int                          { return 0 }
 func expNegVec(b []float64) int                             { return 0 }
 func geluVec(b []float64) int                               { return 0 }
 func geluGradVec(b []float64) int                           { return 0 }
+
+// shiftedSums8_32 and dotShifted8_32 report false: the Go loops run.
+func shiftedSums8_32(v []float32, s float32, a, q *[8]float32) bool   { return false }
+func dotShifted8_32(g, x []float32, m float32, a, q *[8]float32) bool { return false }

@@ -77,6 +77,44 @@ func SumSqDiff8[F Float](x, y []F, acc *[8]F) int {
 	return n
 }
 
+// ShiftedSums8 adds d = v[i] − s to a[i mod 8] and d·d to q[i mod 8] for i < len(v) &^ 7,
+// in order of i, each operation rounded in F (BatchNorm's batch statistics; float32 in a
+// SIMD register, the same bits). It returns len(v) &^ 7.
+func ShiftedSums8[F Float](v []F, s F, a, q *[8]F) int {
+	n := len(v) &^ 7
+	if v32, ok := any(v).([]float32); ok && shiftedSums8_32(v32[:n], any(s).(float32), any(a).(*[8]float32), any(q).(*[8]float32)) {
+		return n
+	}
+	for i := 0; i < n; i += 8 {
+		w := (*[8]F)(v[i : i+8])
+		for k := range a {
+			d := w[k] - s
+			a[k] += d
+			q[k] += d * d
+		}
+	}
+	return n
+}
+
+// DotShifted8 adds g[i] to a[i mod 8] and g[i]·(x[i] − m) to q[i mod 8] for
+// i < len(g) &^ 7, in order of i, as ShiftedSums8 (BatchNorm's backward sums); x must be at
+// least as long as g. It returns len(g) &^ 7.
+func DotShifted8[F Float](g, x []F, m F, a, q *[8]F) int {
+	n := len(g) &^ 7
+	x = x[:n]
+	if g32, ok := any(g).([]float32); ok && dotShifted8_32(g32[:n], any(x).([]float32), any(m).(float32), any(a).(*[8]float32), any(q).(*[8]float32)) {
+		return n
+	}
+	for i := 0; i < n; i += 8 {
+		gw, xw := (*[8]F)(g[i:i+8]), (*[8]F)(x[i:i+8])
+		for k := range a {
+			a[k] += gw[k]
+			q[k] += gw[k] * (xw[k] - m)
+		}
+	}
+	return n
+}
+
 // ScaledDiff sets d[i] = k·(x[i] − y[i]) for i < len(d) (x and y at least as long),
 // rounding after the subtraction and after the product (SIMD for float32, same bits).
 func ScaledDiff[F Float](k F, x, y, d []F) {

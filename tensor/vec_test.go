@@ -287,3 +287,56 @@ func TestCopyRows(t *testing.T) {
 		}
 	}
 }
+
+// ShiftedSums8 and DotShifted8 give the bits of their scalar loops (eight interleaved
+// partial sums, each operation rounded on its own) on every length up to 70, with
+// special values among the inputs; a kernel that fused the multiply-add or summed in
+// another order fails.
+func TestBatchNormSums8SameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(61, 62))
+	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), 1e-40, 3e38, float32(math.NaN())}
+	gen := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64() * 3)
+			if rng.IntN(10) == 0 {
+				v[i] = special[rng.IntN(len(special))]
+			}
+		}
+		return v
+	}
+	same := func(what string, n int, got, want *[8]float32) {
+		t.Helper()
+		for k := range got {
+			if math.Float32bits(got[k]) != math.Float32bits(want[k]) {
+				t.Fatalf("%s, length %d: lane %d is %v, the scalar loop gives %v", what, n, k, got[k], want[k])
+			}
+		}
+	}
+	for n := 0; n <= 70; n++ {
+		v, x := gen(n), gen(n)
+		s, m := float32(rng.NormFloat64()), float32(rng.NormFloat64())
+		a0, q0 := [8]float32{0.5, -1, 2, 0, 1e-3, 7, -3, 1}, [8]float32{1, 2, 3, 4, 5, 6, 7, 8}
+		a, q, wa, wq := a0, q0, a0, q0
+		if got := ShiftedSums8(v, s, &a, &q); got != n&^7 {
+			t.Fatalf("ShiftedSums8 used %d of %d values", got, n)
+		}
+		for i := 0; i < n&^7; i++ {
+			d := v[i] - s
+			wa[i%8] += d
+			wq[i%8] += d * d
+		}
+		same("ShiftedSums8 Σd", n, &a, &wa)
+		same("ShiftedSums8 Σd²", n, &q, &wq)
+		a, q, wa, wq = a0, q0, a0, q0
+		if got := DotShifted8(v, x, m, &a, &q); got != n&^7 {
+			t.Fatalf("DotShifted8 used %d of %d values", got, n)
+		}
+		for i := 0; i < n&^7; i++ {
+			wa[i%8] += v[i]
+			wq[i%8] += v[i] * (x[i] - m)
+		}
+		same("DotShifted8 Σg", n, &a, &wa)
+		same("DotShifted8 Σg(x−m)", n, &q, &wq)
+	}
+}
