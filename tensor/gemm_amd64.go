@@ -101,7 +101,7 @@ type microKernel struct {
 	kc, mc, nc int // blocking of k, m, n; mc is a multiple of mr, nc of nr
 	fn         func(k int, a, b, c *float32, ldc int, beta float32)
 	simdPack   bool                 // pack with the AVX-512 routines
-	avx2PackA  bool                 // pack A with the 6-row AVX2 routines (mr = 6)
+	avx2Pack   bool                 // pack with the AVX2 routines (mr = 6, nr = 16)
 	pool       freeList[*packBuf]   // one per goroutine at work
 	shared     freeList[*sharedBuf] // op(B) packed for all goroutines
 }
@@ -112,7 +112,7 @@ type packBuf struct {
 
 var (
 	kernelAVX512 = &microKernel{name: "avx512", mr: 14, nr: 32, kc: 256, mc: 14 * 12, nc: 32 * 64, fn: sgemmKernelAVX512, simdPack: true}
-	kernelAVX2   = &microKernel{name: "avx2", mr: 6, nr: 16, kc: 256, mc: 6 * 16, nc: 16 * 128, fn: sgemmKernelAVX2, avx2PackA: true}
+	kernelAVX2   = &microKernel{name: "avx2", mr: 6, nr: 16, kc: 256, mc: 6 * 16, nc: 16 * 128, fn: sgemmKernelAVX2, avx2Pack: true}
 	// kernelGo runs the same packing and blocking with a pure-Go tile kernel; it lets the
 	// tests check the driver independently of the assembly.
 	kernelGo = &microKernel{name: "go-packed", mr: 4, nr: 8, kc: 64, mc: 4 * 5, nc: 8 * 7, fn: sgemmKernelGo}
@@ -271,7 +271,7 @@ func sgemmShared(kr *microKernel, w int, transA, transB bool, m, n, k int, alpha
 		}
 		for pc := 0; pc < k; pc += kr.kc {
 			kb := min(kr.kc, k-pc)
-			packB(kr.simdPack, bs[pc*nbPad:], transB, b, ldb, pc, kb, jc, nb, nr)
+			packB(kr, bs[pc*nbPad:], transB, b, ldb, pc, kb, jc, nb, nr)
 		}
 		close(packed)
 		work()
@@ -332,7 +332,7 @@ func sgemmBlock(kr *microKernel, transA, transB bool, m0, m1, n0, n1, k int, alp
 			if pc > 0 {
 				bt = 1
 			}
-			packB(kr.simdPack, buf.b, transB, b, ldb, pc, kb, jc, nb, nr)
+			packB(kr, buf.b, transB, b, ldb, pc, kb, jc, nb, nr)
 			for ic := m0; ic < m1; ic += kr.mc {
 				mb := min(kr.mc, m1-ic)
 				packA(kr, buf.a, transA, a, lda, ic, mb, pc, kb, mr, alpha)
@@ -387,7 +387,7 @@ func packA(kr *microKernel, dst []float32, trans bool, a []float32, lda, i0, mb,
 	for ir := 0; ir < mb; ir += mr {
 		panel := dst[ir*kb : ir*kb+mr*kb]
 		rows := min(mr, mb-ir)
-		if kr.avx2PackA && kb > 0 && packA6AVX2(panel, trans, a, lda, i0+ir, rows, p0, kb, alpha) {
+		if kr.avx2Pack && kb > 0 && packA6AVX2(panel, trans, a, lda, i0+ir, rows, p0, kb, alpha) {
 			continue
 		}
 		if simd {
@@ -457,6 +457,50 @@ func packA6AVX2(panel []float32, trans bool, a []float32, lda, i, rows, p0, kb i
 	return true
 }
 
+// packB16AVX2 packs one 16-column panel of cols columns (starting at column j of op(B))
+// with the AVX2 routines and reports true, or reports false for the Go loops (a
+// non-transposed B with fewer than 16 columns): op(B) = Bᵀ is two 8×8-transposed halves
+// (transpose8AVX2, zeros for missing columns) and a Go tail of p; B is row copies.
+func packB16AVX2(panel []float32, trans bool, b []float32, ldb, p0, kb, j, cols int) bool {
+	const nr = 16
+	_ = panel[kb*nr-1]
+	if !trans {
+		if cols < nr {
+			return false
+		}
+		_ = b[(p0+kb-1)*ldb+j+nr-1]
+		sgemmPackB16AVX2(&panel[0], &b[p0*ldb+j], ldb, kb)
+		return true
+	}
+	_ = b[(j+cols-1)*ldb+p0+kb-1]
+	k8 := kb &^ 7
+	if k8 > 0 {
+		for h := 0; h < nr; h += 8 {
+			rows := min(max(cols-h, 0), 8)
+			src := &b[j*ldb+p0]
+			if rows > 0 {
+				src = &b[(j+h)*ldb+p0]
+			}
+			transpose8AVX2(&panel[h], src, ldb, k8, rows, nr)
+		}
+	}
+	for p := k8; p < kb; p++ {
+		d := panel[p*nr : p*nr+nr]
+		for c := range d {
+			d[c] = 0
+			if c < cols {
+				d[c] = b[(j+c)*ldb+p0+p]
+			}
+		}
+	}
+	return true
+}
+
+// sgemmPackB16AVX2 sets dst[p·16+c] = src[p·ld+c] for c < 16, p < kb.
+//
+//go:noescape
+func sgemmPackB16AVX2(dst, src *float32, ld, kb int)
+
 // packTransAVX512 sets panel[p·width+r] = alpha·src[r·ld+p] (p < kb, r < rows; zero up
 // to width ≤ 32): 16×16 register transposes for whole groups of 16 p, gathers for the rest.
 func packTransAVX512(panel, src []float32, ld, kb, rows, width int, alpha float32) {
@@ -480,11 +524,14 @@ func packTransAVX512(panel, src []float32, ld, kb, rows, width int, alpha float3
 
 // packB writes op(B)[p0:p0+kb, j0:j0+nb] into dst as NR-column micro-panels: panel q
 // holds columns j0+q·nr… at dst[q·nr·kb:], element (p, j) at [p·nr+j]; missing columns are 0.
-func packB(simd bool, dst []float32, trans bool, b []float32, ldb, p0, kb, j0, nb, nr int) {
-	simd = simd && (!trans || 32*ldb < 1<<31)
+func packB(kr *microKernel, dst []float32, trans bool, b []float32, ldb, p0, kb, j0, nb, nr int) {
+	simd := kr.simdPack && (!trans || 32*ldb < 1<<31)
 	for jr := 0; jr < nb; jr += nr {
 		panel := dst[jr*kb : jr*kb+nr*kb]
 		cols := min(nr, nb-jr)
+		if kr.avx2Pack && kb > 0 && packB16AVX2(panel, trans, b, ldb, p0, kb, j0+jr, cols) {
+			continue
+		}
 		if simd {
 			if trans {
 				packTransAVX512(panel, b[(j0+jr)*ldb+p0:], ldb, kb, cols, nr, 1)

@@ -1029,6 +1029,29 @@ pa6t_loop:
 pa6t_done:
 	RET
 
+// func sgemmPackB16AVX2(dst, src *float32, ld, kb int)
+// dst[p·16+c] = src[p·ld+c] for c < 16, p < kb: the rows of a 16-column B panel.
+TEXT ·sgemmPackB16AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	SHLQ $2, R8
+	MOVQ kb+24(FP), CX
+	TESTQ CX, CX
+	JEQ pb16_done
+pb16_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ R8, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNE pb16_loop
+pb16_done:
+	VZEROUPPER
+	RET
+
 // func sgemmPackA6NAVX2(dst, src *float32, ld, kb, rows int, alpha float32)
 TEXT ·sgemmPackA6NAVX2(SB), NOSPLIT, $0-44
 	MOVQ dst+0(FP), DI

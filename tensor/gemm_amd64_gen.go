@@ -361,7 +361,8 @@ DATA sgemmIota16<>+60(SB)/4, $15
 GLOBL sgemmIota16<>(SB), RODATA|NOPTR, $64
 `
 
-// packA6 emits the AVX2 packing of 6-row micro-panels (the AVX2 kernel's MR), alpha
+// packA6 emits the AVX2 packing of 16-column B panels (row copies, sgemmPackB16AVX2;
+// the transposed case uses transpose8AVX2) and of 6-row micro-panels (the AVX2 kernel's MR), alpha
 // applied with one VMULPS per value as the Go loop multiplies:
 //
 //   - sgemmPackA6TAVX2(dst, src *float32, ld, kb int, alpha float32): op(A) = Aᵀ, so the
@@ -392,6 +393,30 @@ func packA6() {
 	p("\tDECQ CX")
 	p("\tJNE pa6t_loop")
 	p("pa6t_done:")
+	p("\tRET")
+	p("")
+
+	p("// func sgemmPackB16AVX2(dst, src *float32, ld, kb int)")
+	p("// dst[p·16+c] = src[p·ld+c] for c < 16, p < kb: the rows of a 16-column B panel.")
+	p("TEXT ·sgemmPackB16AVX2(SB), NOSPLIT, $0-32")
+	p("\tMOVQ dst+0(FP), DI")
+	p("\tMOVQ src+8(FP), SI")
+	p("\tMOVQ ld+16(FP), R8")
+	p("\tSHLQ $2, R8")
+	p("\tMOVQ kb+24(FP), CX")
+	p("\tTESTQ CX, CX")
+	p("\tJEQ pb16_done")
+	p("pb16_loop:")
+	p("\tVMOVUPS (SI), Y0")
+	p("\tVMOVUPS 32(SI), Y1")
+	p("\tVMOVUPS Y0, (DI)")
+	p("\tVMOVUPS Y1, 32(DI)")
+	p("\tADDQ R8, SI")
+	p("\tADDQ $64, DI")
+	p("\tDECQ CX")
+	p("\tJNE pb16_loop")
+	p("pb16_done:")
+	p("\tVZEROUPPER")
 	p("\tRET")
 	p("")
 
