@@ -42,19 +42,12 @@ func softmaxRows32(dst, src []float32, cols int) {
 	var buf [gelu32Block]float64
 	for r := 0; r+cols <= len(src); r += cols {
 		s, d := src[r:r+cols], dst[r:r+cols]
-		m := s[0]
-		for _, v := range s[1:] {
-			if v > m {
-				m = v
-			}
-		}
+		m := tensor.MaxOrdered32(s) // ±0 ties may differ in sign: v − m is then ±0, eᵛ⁻ᵐ is 1 either way
 		var sum float64
 		for lo := 0; lo < cols; lo += gelu32Block {
 			hi := min(lo+gelu32Block, cols)
 			b := buf[:hi-lo]
-			for i, v := range s[lo:hi] {
-				b[i] = float64(v - m)
-			}
+			tensor.ShiftToFloat64(b, s[lo:hi], m)
 			tensor.ExpNegInPlace(b)
 			out := d[lo:hi]
 			for i, v := range b {
@@ -62,10 +55,7 @@ func softmaxRows32(dst, src []float32, cols int) {
 				out[i] = float32(v)
 			}
 		}
-		inv := float32(1 / sum)
-		for j := range d {
-			d[j] *= inv
-		}
+		tensor.Scale(float32(1/sum), d)
 	}
 }
 

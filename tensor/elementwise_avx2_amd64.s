@@ -429,3 +429,52 @@ ds8_loop:
 	VMOVUPS Y1, (BX)
 	VZEROUPPER
 	RET
+
+// func max8AVX2(s []float32, m *[8]float32)
+TEXT ·max8AVX2(SB), NOSPLIT, $0-32
+	MOVQ s_base+0(FP), SI
+	MOVQ s_len+8(FP), CX
+	MOVQ m+24(FP), AX
+	VMOVUPS (AX), Y0
+mx_loop:
+	VMOVUPS (SI), Y1
+	VCMPPS $0x1e, Y0, Y1, Y2
+	VBLENDVPS Y2, Y1, Y0, Y0
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNE  mx_loop
+	VMOVUPS Y0, (AX)
+	VZEROUPPER
+	RET
+
+// func shiftF64AVX2(b []float64, s []float32, m float32)
+TEXT ·shiftF64AVX2(SB), NOSPLIT, $0-52
+	MOVQ b_base+0(FP), DI
+	MOVQ b_len+8(FP), CX
+	MOVQ s_base+24(FP), SI
+	VBROADCASTSS m+48(FP), X0
+sh_loop:
+	VMOVUPS (SI), X1
+	VSUBPS X0, X1, X1
+	VCVTPS2PD X1, Y1
+	VMOVUPD Y1, (DI)
+	ADDQ $16, SI
+	ADDQ $32, DI
+	SUBQ $4, CX
+	JNE  sh_loop
+	VZEROUPPER
+	RET
+
+// func scaleAVX2(k float32, y []float32)
+TEXT ·scaleAVX2(SB), NOSPLIT, $0-32
+	VBROADCASTSS k+0(FP), Y0
+	MOVQ y_base+8(FP), DI
+	MOVQ y_len+16(FP), CX
+sc_loop:
+	VMULPS (DI), Y0, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNE  sc_loop
+	VZEROUPPER
+	RET

@@ -326,16 +326,59 @@ func sumSqDiffStore8_32(x, y, d []float32, acc *[8]float32) bool {
 	return true
 }
 
-// scale32 is Scale for float32 with AVX-512; false without it.
+// scale32 is Scale for float32 with AVX-512, or with AVX2 and the tail in Go; false
+// without them.
 func scale32(k float32, y []float32) bool {
-	if !hasAVX512 {
+	switch {
+	case hasAVX512:
+		if len(y) > 0 {
+			scaleAVX512(k, y)
+		}
+	case hasAVX2FMA:
+		n := len(y) &^ 7
+		if n > 0 {
+			scaleAVX2(k, y[:n])
+		}
+		for i, v := range y[n:] {
+			y[n+i] = k * v
+		}
+	default:
 		return false
-	}
-	if len(y) > 0 {
-		scaleAVX512(k, y)
 	}
 	return true
 }
+
+// max8_32 runs max8AVX2 on s (a multiple of 8 long) and returns len(s), or returns 0
+// without AVX2.
+func max8_32(s []float32, m *[8]float32) int {
+	if !hasAVX2FMA || len(s) == 0 {
+		return 0
+	}
+	max8AVX2(s, m)
+	return len(s)
+}
+
+// shiftF64_32 runs shiftF64AVX2 on the first len(b) &^ 3 values and returns that count (0
+// without AVX2).
+func shiftF64_32(b []float64, s []float32, m float32) int {
+	n := len(b) &^ 3
+	if !hasAVX2FMA || n == 0 {
+		return 0
+	}
+	shiftF64AVX2(b[:n], s, m)
+	return n
+}
+
+// max8AVX2, shiftF64AVX2 and scaleAVX2: see elementwise_avx2_gen.go.
+//
+//go:noescape
+func max8AVX2(s []float32, m *[8]float32)
+
+//go:noescape
+func shiftF64AVX2(b []float64, s []float32, m float32)
+
+//go:noescape
+func scaleAVX2(k float32, y []float32)
 
 // copyRowsAVX512 copies rows of width values between strided layouts: see
 // simd_amd64_gen.go.

@@ -58,3 +58,7 @@ func geluGradVec(b []float64) int                           { return 0 }
 // shiftedSums8_32 and dotShifted8_32 report false: the Go loops run.
 func shiftedSums8_32(v []float32, s float32, a, q *[8]float32) bool   { return false }
 func dotShifted8_32(g, x []float32, m float32, a, q *[8]float32) bool { return false }
+
+// max8_32 and shiftF64_32 take no elements: the Go loops run.
+func max8_32(s []float32, m *[8]float32) int              { return 0 }
+func shiftF64_32(b []float64, s []float32, m float32) int { return 0 }

@@ -115,6 +115,42 @@ func DotShifted8[F Float](g, x []F, m F, a, q *[8]F) int {
 	return n
 }
 
+// MaxOrdered32 returns the value of m := s[0]; for v in s[1:] { if v > m { m = v } }: the
+// largest value, NaN only when s[0] is NaN (a later NaN never replaces). Between equal
+// values +0 and −0 either may come back (AVX2 takes eight running maxima). s must not be
+// empty.
+func MaxOrdered32(s []float32) float32 {
+	m := s[0]
+	n := 0
+	if len(s) >= 8 {
+		lanes := [8]float32{m, m, m, m, m, m, m, m}
+		if n = max8_32(s[:len(s)&^7], &lanes); n > 0 {
+			m = lanes[0]
+			for _, v := range lanes[1:] {
+				if v > m {
+					m = v
+				}
+			}
+		}
+	}
+	for _, v := range s[n:] {
+		if v > m {
+			m = v
+		}
+	}
+	return m
+}
+
+// ShiftToFloat64 sets b[i] = float64(s[i] − m) for i < len(b), the subtraction rounded in
+// float32 (SIMD, the same bits); s must be at least as long.
+func ShiftToFloat64(b []float64, s []float32, m float32) {
+	s = s[:len(b)]
+	n := shiftF64_32(b, s, m)
+	for i, v := range s[n:] {
+		b[n+i] = float64(v - m)
+	}
+}
+
 // ScaledDiff sets d[i] = k·(x[i] − y[i]) for i < len(d) (x and y at least as long),
 // rounding after the subtraction and after the product (SIMD for float32, same bits).
 func ScaledDiff[F Float](k F, x, y, d []F) {

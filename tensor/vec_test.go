@@ -340,3 +340,47 @@ func TestBatchNormSums8SameBits(t *testing.T) {
 		same("DotShifted8 Σg(x−m)", n, &q, &wq)
 	}
 }
+
+// MaxOrdered32 equals its scalar loop (NaN only from s[0], ±0 ties in either sign), and
+// ShiftToFloat64 and Scale give the bits of theirs, on every length up to 70 with NaN,
+// ±0 and ±Inf among the values.
+func TestSoftmaxPartsSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(63, 64))
+	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-40}
+	for n := 1; n <= 70; n++ {
+		for trial := 0; trial < 4; trial++ {
+			s := make([]float32, n)
+			for i := range s {
+				s[i] = float32(rng.NormFloat64() * 4)
+				if rng.IntN(8) == 0 {
+					s[i] = special[rng.IntN(len(special))]
+				}
+			}
+			want := s[0]
+			for _, v := range s[1:] {
+				if v > want {
+					want = v
+				}
+			}
+			got := MaxOrdered32(s)
+			if !(got == want || math.IsNaN(float64(got)) && math.IsNaN(float64(want))) {
+				t.Fatalf("length %d: MaxOrdered32 %v, the scalar loop %v (input %v)", n, got, want, s)
+			}
+			m := float32(rng.NormFloat64())
+			b := make([]float64, n)
+			ShiftToFloat64(b, s, m)
+			for i, v := range s {
+				if w := float64(v - m); math.Float64bits(b[i]) != math.Float64bits(w) && !(math.IsNaN(b[i]) && math.IsNaN(w)) {
+					t.Fatalf("length %d: ShiftToFloat64[%d] = %v, want %v", n, i, b[i], w)
+				}
+			}
+			y := append([]float32(nil), s...)
+			Scale(m, y)
+			for i, v := range s {
+				if w := m * v; math.Float32bits(y[i]) != math.Float32bits(w) && !(math.IsNaN(float64(y[i])) && math.IsNaN(float64(w))) {
+					t.Fatalf("length %d: Scale[%d] = %v, want %v", n, i, y[i], w)
+				}
+			}
+		}
+	}
+}
