@@ -183,12 +183,12 @@ func newWinoPlan(mats *winoMats, n, cin, h, w, cout, pad int) *winoPlan {
 func (p *winoPlan) blocks() int { return (p.rows + p.rb - 1) / p.rb }
 
 // transposeStrip sets dst[q·stride + r] = src[r·ld + q] for q < kb, r < rows, and 0 for
-// rows ≤ r < lanes: 16×16 register transposes for whole groups of 16 q when the SIMD
-// kernels are on, plain loops for the rest.
+// rows ≤ r < lanes: register transposes for whole groups of 16 q (AVX-512) or 8 q (AVX2)
+// when the SIMD kernels are on, plain loops for the rest.
 func transposeStrip(dst []float32, stride int, src []float32, ld, kb, rows, lanes int) {
 	q0 := 0
-	if winoSIMD && kb >= 16 && rows > 0 {
-		q0 = kb &^ 15
+	if step := winoTransposeStep(); winoSIMD && kb >= step && rows > 0 {
+		q0 = kb &^ (step - 1)
 		_ = dst[(q0-1)*stride+lanes-1]
 		_ = src[(rows-1)*ld+q0-1]
 		winoTransposeSIMD(&dst[0], &src[0], ld, q0, rows, stride, lanes)

@@ -130,7 +130,16 @@ func winoKernelSets() []bool {
 	return s
 }
 
-// winoTransposeSIMD sets dst[q·stride+r] = src[r·ld+q] for q < kb (a multiple of 16),
+// winoTransposeStep is the number of q winoTransposeSIMD takes at a time.
+func winoTransposeStep() int {
+	if winoAVX512 {
+		return 16
+	}
+	return 8
+}
+
+// winoTransposeSIMD sets dst[q·stride+r] = src[r·ld+q] for q < kb (a multiple of
+// winoTransposeStep),
 // r < rows (at least 1), and 0 for rows ≤ r < lanes ≤ 16.
 func winoTransposeSIMD(dst, src *float32, ld, kb, rows, stride, lanes int) {
 	if winoAVX512 {

@@ -5,6 +5,8 @@ package tensor
 // winoSIMD is false: the portable loops of winograd_kernels.go and winograd.go run.
 const winoSIMD = false
 
+func winoTransposeStep() int { return 16 }
+
 func winoTransposeSIMD(dst, src *float32, ld, kb, rows, stride, lanes int) {
 	panic("tensor: no SIMD Winograd kernels in this build")
 }

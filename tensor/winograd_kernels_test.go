@@ -48,29 +48,32 @@ func testWinoTransformKernels(t *testing.T) {
 }
 
 // The strip transposes (16×16 on AVX-512, 8×8 on AVX2) agree exactly with the definition
-// for every row and lane count up to 16, with odd strides and a tail of q the loops do.
+// for every row and lane count up to 16, with odd strides, and q counts with tails the
+// loops do (37, 13) and whole 8-groups that are not 16-groups (8, 24).
 func TestWinoTransposeStrip(t *testing.T) {
 	forEachWinoKernels(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(13, 7))
-		const ld, kb = 53, 37
+		const ld = 53
 		src := randSlice32(rng, 16*ld)
-		for lanes := 1; lanes <= 16; lanes++ {
-			for rows := 1; rows <= lanes; rows++ {
-				stride := lanes + rng.IntN(5)
-				got := randSlice32(rng, (kb-1)*stride+lanes)
-				want := append([]float32(nil), got...)
-				transposeStrip(got, stride, src, ld, kb, rows, lanes)
-				for q := 0; q < kb; q++ {
-					for r := 0; r < lanes; r++ {
-						want[q*stride+r] = 0
-						if r < rows {
-							want[q*stride+r] = src[r*ld+q]
+		for _, kb := range []int{37, 13, 8, 24} {
+			for lanes := 1; lanes <= 16; lanes++ {
+				for rows := 1; rows <= lanes; rows++ {
+					stride := lanes + rng.IntN(5)
+					got := randSlice32(rng, (kb-1)*stride+lanes)
+					want := append([]float32(nil), got...)
+					transposeStrip(got, stride, src, ld, kb, rows, lanes)
+					for q := 0; q < kb; q++ {
+						for r := 0; r < lanes; r++ {
+							want[q*stride+r] = 0
+							if r < rows {
+								want[q*stride+r] = src[r*ld+q]
+							}
 						}
 					}
-				}
-				for i := range want {
-					if got[i] != want[i] {
-						t.Fatalf("lanes %d rows %d stride %d: element %d is %g, want %g", lanes, rows, stride, i, got[i], want[i])
+					for i := range want {
+						if got[i] != want[i] {
+							t.Fatalf("kb %d lanes %d rows %d stride %d: element %d is %g, want %g", kb, lanes, rows, stride, i, got[i], want[i])
+						}
 					}
 				}
 			}
