@@ -64,6 +64,18 @@ func (a *ReLU[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 	return a.forward(x, func(x, y []F) { tensor.ReLU(x, y) })
 }
 
+// ForwardSum is Forward(a + b) without the sum in memory: max(a + b, 0) by L1-sized
+// chunks (tensor.AddReLU), the bits of the two passes. Backward reads only the output,
+// so the layer keeps a as its input.
+func (a *ReLU[F]) ForwardSum(x, y *tensor.T[F]) *tensor.T[F] {
+	tensor.MustSameShape("nn.ReLU.ForwardSum", x, y)
+	a.x = x
+	a.y = tensor.Ensure(a.y, x.Shape...)
+	xs, ys, out := x.Data, y.Data, a.y.Data
+	tensor.Parallel(len(xs), actGrain, func(lo, hi int) { tensor.AddReLU(xs[lo:hi], ys[lo:hi], out[lo:hi]) })
+	return a.y
+}
+
 // Backward passes dy where the output is non-zero (x > 0), like PyTorch's
 // threshold_backward on the result. It masks bits instead of branching
 // (tensor.ReLUMask): with random signs a branch mispredicts half the time and is several

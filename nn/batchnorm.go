@@ -40,13 +40,29 @@ func (b *BatchNorm2d[F]) SetTraining(on bool) { b.Training = on }
 // x: per plane, Σ(x−s) and Σ(x−s)² in F partial sums (s, the channel's first value, keeps
 // the second sum free of cancellation), merged in float64; a second pass writes
 // y = (x − μ)·γ/σ + β.
-func (b *BatchNorm2d[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
+func (b *BatchNorm2d[F]) Forward(x *tensor.T[F]) *tensor.T[F] { return b.forward(x, nil) }
+
+// ForwardReLU is relu.Forward(b.Forward(x)) in one pass over the planes: each plane is
+// rectified right after it is normalised, while it is in cache. Both layers end in the
+// state (and the bits) of the two calls.
+func (b *BatchNorm2d[F]) ForwardReLU(x *tensor.T[F], relu *ReLU[F]) *tensor.T[F] {
+	b.forward(x, relu)
+	return relu.y
+}
+
+func (b *BatchNorm2d[F]) forward(x *tensor.T[F], relu *ReLU[F]) *tensor.T[F] {
 	c := b.Weight.Value.Numel()
 	if len(x.Shape) != 4 || x.Shape[1] != c {
 		panic(fmt.Sprintf("nn.BatchNorm2d: input shape %v, want [N %d H W]", x.Shape, c))
 	}
 	n, hw := x.Shape[0], x.Shape[2]*x.Shape[3]
 	b.y = tensor.Ensure(b.y, x.Shape...)
+	var r []F
+	if relu != nil {
+		relu.x = b.y
+		relu.y = tensor.Ensure(relu.y, x.Shape...)
+		r = relu.y.Data
+	}
 	if len(b.invStd) != c {
 		b.invStd = make([]float64, c)
 		b.mean = make([]float64, c)
@@ -84,6 +100,9 @@ func (b *BatchNorm2d[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 			for i := 0; i < n; i++ {
 				off := (i*c + ch) * hw
 				tensor.Affine(x.Data[off:off+hw], b.y.Data[off:off+hw], mf, sf, bf)
+				if r != nil {
+					tensor.ReLU(b.y.Data[off:off+hw], r[off:off+hw])
+				}
 			}
 		}
 	})

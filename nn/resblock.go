@@ -17,7 +17,7 @@ type BasicBlock[F tensor.Float] struct {
 	BN2        *BatchNorm2d[F]
 	Downsample *Sequential[F] // nil for the identity shortcut
 	Relu2      *ReLU[F]
-	sum, dx    *tensor.T[F]
+	dx         *tensor.T[F]
 }
 
 // NewBasicBlock returns a BasicBlock from in to out channels with torchvision's init
@@ -39,14 +39,12 @@ func NewBasicBlock[F tensor.Float](in, out, stride int, rng *rand.Rand) *BasicBl
 
 // Forward computes relu(bn2(conv2(relu(bn1(conv1 x)))) + shortcut(x)).
 func (b *BasicBlock[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
-	h := b.BN2.Forward(b.Conv2.Forward(b.Relu1.Forward(b.BN1.Forward(b.Conv1.Forward(x)))))
+	h := b.BN2.Forward(b.Conv2.Forward(b.BN1.ForwardReLU(b.Conv1.Forward(x), b.Relu1)))
 	sc := x
 	if b.Downsample != nil {
 		sc = b.Downsample.Forward(x)
 	}
-	b.sum = tensor.Ensure(b.sum, h.Shape...)
-	tensor.Add(h.Data, sc.Data, b.sum.Data)
-	return b.Relu2.Forward(b.sum)
+	return b.Relu2.ForwardSum(h, sc)
 }
 
 // Backward runs the two branches backwards and adds their input gradients.

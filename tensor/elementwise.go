@@ -195,3 +195,17 @@ func Add[F Float](x, y, d []F) {
 		d[i] = v + y[i]
 	}
 }
+
+// addReLUChunk is the number of elements AddReLU sums before rectifying them (16 KiB of
+// float32: the sums are still in L1 when ReLU reads them).
+const addReLUChunk = 4096
+
+// AddReLU sets d[i] = max(x[i] + y[i], 0) for i < len(d) (x and y at least as long): Add
+// then ReLU chunk by chunk, the bits of the two passes.
+func AddReLU[F Float](x, y, d []F) {
+	for lo := 0; lo < len(d); lo += addReLUChunk {
+		hi := min(lo+addReLUChunk, len(d))
+		Add(x[lo:hi], y[lo:hi], d[lo:hi])
+		ReLU(d[lo:hi], d[lo:hi])
+	}
+}
