@@ -54,33 +54,34 @@ func reluPool2x2Plane32(x, a, y []float32, idx []int32, h, w int) bool {
 		return false
 	}
 	x, a = x[:h*w], a[:h*w]
-	n := reluVec(x, a)
-	for i, v := range x[n:] {
-		a[n+i] = max(v, 0)
+	y, idx = y[:ho*wo], idx[:ho*wo]
+	ReLU(x, a)
+	kern := maxPool2x2Row8AVX2
+	if wo < 8 {
+		kern = maxPool2x2Row4AVX2
 	}
 	for oy := 0; oy < ho; oy++ {
-		r0 := a[2*oy*w : (2*oy+2)*w]
-		yr, ir := y[oy*wo:(oy+1)*wo], idx[oy*wo:(oy+1)*wo]
-		poolRowAVX2(r0, w, yr, ir, int32(2*oy*w))
+		o, base := oy*wo, 2*oy*w
+		poolRuns(wo, func(ox, n int) {
+			c := base + 2*ox
+			kern(&a[c], &a[c+w], w, &y[o+ox], &idx[o+ox], n, int32(c), &poolLanes)
+		})
 	}
 	return true
 }
 
-// poolRowAVX2 pools the len(yr) ≥ 4 windows of the row pair r (two rows of w) with the
-// 8- or 4-lane kernel; a last partial vector is done again from len(yr) − lanes, which
-// rewrites the same values.
-func poolRowAVX2(r []float32, w int, yr []float32, ir []int32, base int32) {
-	wo := len(yr)
-	lanes, kern := 8, maxPool2x2Row8AVX2
+// poolRuns calls run(ox, n) for the AVX2 pool kernels over a pooled row of wo ≥ 4
+// windows: whole vectors of 8 windows (of 4 when wo < 8) from ox = 0, then, for a
+// partial vector, one vector again from wo − lanes, which rewrites the same values.
+func poolRuns(wo int, run func(ox, n int)) {
+	lanes := 8
 	if wo < 8 {
-		lanes, kern = 4, maxPool2x2Row4AVX2
+		lanes = 4
 	}
-	_ = r[w+2*wo-1]
 	whole := wo &^ (lanes - 1)
-	kern(&r[0], &r[w], w, &yr[0], &ir[0], whole, base, &poolLanes)
+	run(0, whole)
 	if whole < wo {
-		o := wo - lanes
-		kern(&r[2*o], &r[w+2*o], w, &yr[o], &ir[o], lanes, base+int32(2*o), &poolLanes)
+		run(wo-lanes, lanes)
 	}
 }
 
@@ -278,18 +279,16 @@ func reluPoolBack2x2Plane32(dy, y []float32, idx []int32, dx []float32, h, w int
 		reluPoolBackPlaneAVX512(dy, y, idx, dx, h, w)
 		return true
 	}
-	lanes, kern := 8, reluPoolBackRow8AVX2
+	kern := reluPoolBackRow8AVX2
 	if wo < 8 {
-		lanes, kern = 4, reluPoolBackRow4AVX2
+		kern = reluPoolBackRow4AVX2
 	}
-	whole := wo &^ (lanes - 1)
 	for oy := 0; oy < ho; oy++ {
 		o, base := oy*wo, 2*oy*w
-		kern(&dy[o], &y[o], &idx[o], &dx[base], w, whole, int32(base), &poolLanes)
-		if whole < wo { // the last windows again from wo − lanes: the same values
-			o2 := wo - lanes
-			kern(&dy[o+o2], &y[o+o2], &idx[o+o2], &dx[base+2*o2], w, lanes, int32(base+2*o2), &poolLanes)
-		}
+		poolRuns(wo, func(ox, n int) {
+			c := base + 2*ox
+			kern(&dy[o+ox], &y[o+ox], &idx[o+ox], &dx[c], w, n, int32(c), &poolLanes)
+		})
 	}
 	return true
 }
@@ -326,26 +325,23 @@ func sumSqDiffStore8_32(x, y, d []float32, acc *[8]float32) bool {
 	return true
 }
 
-// scale32 is Scale for float32 with AVX-512, or with AVX2 and the tail in Go; false
-// without them.
-func scale32(k float32, y []float32) bool {
+// scale32 runs Scale's kernel on the leading values of y and returns how many: all of
+// them with AVX-512 (masked tail), whole vectors with AVX2, none without.
+func scale32(k float32, y []float32) int {
 	switch {
 	case hasAVX512:
 		if len(y) > 0 {
 			scaleAVX512(k, y)
 		}
+		return len(y)
 	case hasAVX2FMA:
 		n := len(y) &^ 7
 		if n > 0 {
 			scaleAVX2(k, y[:n])
 		}
-		for i, v := range y[n:] {
-			y[n+i] = k * v
-		}
-	default:
-		return false
+		return n
 	}
-	return true
+	return 0
 }
 
 // max8_32 runs max8AVX2 on s (a multiple of 8 long) and returns len(s), or returns 0

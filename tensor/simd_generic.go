@@ -38,8 +38,8 @@ func reluPoolBack2x2Plane32(dy, y []float32, idx []int32, dx []float32, h, w int
 // sumSqDiffStore8_32 reports false: SumSqDiffStore8 runs its Go loop.
 func sumSqDiffStore8_32(x, y, d []float32, acc *[8]float32) bool { return false }
 
-// scale32 reports false: Scale runs its Go loop.
-func scale32(k float32, y []float32) bool { return false }
+// scale32 takes no values: Scale runs its Go loop.
+func scale32(k float32, y []float32) int { return 0 }
 
 // copyRows32 reports false: copyRows copies row by row.
 func copyRows32(dst, src []float32, rows, width, dstStride, srcStride int) bool { return false }

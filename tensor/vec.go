@@ -183,8 +183,8 @@ func SumSqDiffStore8[F Float](x, y, d []F, acc *[8]F) int {
 
 // Scale sets y[i] = k·y[i] (SIMD for float32, the same bits).
 func Scale[F Float](k F, y []F) {
-	if y32, ok := any(y).([]float32); ok && scale32(any(k).(float32), y32) {
-		return
+	if y32, ok := any(y).([]float32); ok {
+		y = y[scale32(any(k).(float32), y32):]
 	}
 	for i, v := range y {
 		y[i] = k * v
