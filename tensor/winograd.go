@@ -193,9 +193,15 @@ func transposeStrip(dst []float32, stride int, src []float32, ld, kb, rows, lane
 		_ = src[(rows-1)*ld+q0-1]
 		winoTransposeSIMD(&dst[0], &src[0], ld, q0, rows, stride, lanes)
 	}
-	for q := q0; q < kb; q++ {
-		d := dst[q*stride : q*stride+lanes]
-		for r := range d {
+	transposeLoop(dst, stride, src, ld, q0, kb, 0, lanes, rows)
+}
+
+// transposeLoop is transposeStrip's plain loop for q0 ≤ q < q1 and lanes r0 ≤ r < r1:
+// dst[q·stride + r] = src[r·ld + q] for r < rows, 0 above.
+func transposeLoop(dst []float32, stride int, src []float32, ld, q0, q1, r0, r1, rows int) {
+	for q := q0; q < q1; q++ {
+		d := dst[q*stride : q*stride+r1]
+		for r := r0; r < r1; r++ {
 			if r < rows {
 				d[r] = src[r*ld+q]
 			} else {

@@ -139,36 +139,25 @@ func winoTransposeStep() int {
 }
 
 // winoTransposeSIMD sets dst[q·stride+r] = src[r·ld+q] for q < kb (a multiple of
-// winoTransposeStep),
-// r < rows (at least 1), and 0 for rows ≤ r < lanes ≤ 16.
+// winoTransposeStep), r < rows (at least 1), and 0 for rows ≤ r < lanes ≤ 16.
 func winoTransposeSIMD(dst, src *float32, ld, kb, rows, stride, lanes int) {
 	if winoAVX512 {
 		sgemmPackTrans16AVX512(dst, src, ld, kb, rows, stride, lanes, 1)
 		return
 	}
-	for r0 := 0; r0 < lanes; r0 += 8 {
-		n, rr := min(8, lanes-r0), min(max(rows-r0, 0), 8)
+	full := lanes &^ 7
+	for r0 := 0; r0 < full; r0 += 8 {
+		rr := min(max(rows-r0, 0), 8)
 		s := src
 		if rr > 0 {
 			s = (*float32)(unsafe.Add(unsafe.Pointer(src), 4*r0*ld))
 		}
-		d := (*float32)(unsafe.Add(unsafe.Pointer(dst), 4*r0))
-		if n == 8 {
-			transpose8AVX2(d, s, ld, kb, rr, stride)
-			continue
-		}
-		// a last group of fewer than 8 lanes (channel counts that are not multiples of 8)
-		ds := unsafe.Slice(d, (kb-1)*stride+n)
-		ss := unsafe.Slice(s, max(rr-1, 0)*ld+kb)
-		for q := 0; q < kb; q++ {
-			for r := 0; r < n; r++ {
-				if r < rr {
-					ds[q*stride+r] = ss[r*ld+q]
-				} else {
-					ds[q*stride+r] = 0
-				}
-			}
-		}
+		transpose8AVX2((*float32)(unsafe.Add(unsafe.Pointer(dst), 4*r0)), s, ld, kb, rr, stride)
+	}
+	if full < lanes { // a last group of fewer than 8 lanes (channel counts not multiples of 8)
+		ds := unsafe.Slice(dst, (kb-1)*stride+lanes)
+		ss := unsafe.Slice(src, (rows-1)*ld+kb)
+		transposeLoop(ds, stride, ss, ld, 0, kb, full, lanes, rows)
 	}
 }
 
