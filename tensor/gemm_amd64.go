@@ -484,15 +484,7 @@ func packB16AVX2(panel []float32, trans bool, b []float32, ldb, p0, kb, j, cols 
 			transpose8AVX2(&panel[h], src, ldb, k8, rows, nr)
 		}
 	}
-	for p := k8; p < kb; p++ {
-		d := panel[p*nr : p*nr+nr]
-		for c := range d {
-			d[c] = 0
-			if c < cols {
-				d[c] = b[(j+c)*ldb+p0+p]
-			}
-		}
-	}
+	transposeLoop(panel, nr, b[j*ldb+p0:], ldb, k8, kb, 0, nr, cols)
 	return true
 }
 

@@ -196,7 +196,8 @@ func transposeStrip(dst []float32, stride int, src []float32, ld, kb, rows, lane
 	transposeLoop(dst, stride, src, ld, q0, kb, 0, lanes, rows)
 }
 
-// transposeLoop is transposeStrip's plain loop for q0 ≤ q < q1 and lanes r0 ≤ r < r1:
+// transposeLoop is the plain loop of transposeStrip (and of the AVX2 B packing's tail)
+// for q0 ≤ q < q1 and lanes r0 ≤ r < r1:
 // dst[q·stride + r] = src[r·ld + q] for r < rows, 0 above.
 func transposeLoop(dst []float32, stride int, src []float32, ld, q0, q1, r0, r1, rows int) {
 	for q := q0; q < q1; q++ {
