@@ -69,30 +69,31 @@ func zeroAcc() {
 	}
 }
 
-// store writes the tile to C (DI, row stride DX): acc when beta (at betaOff(FP)) is ±0,
-// acc + beta·C otherwise.
-func store(name string, betaOff int) {
+// store writes an rows×nv-vector tile to C (DI, row stride DX): acc when beta (at
+// betaOff(FP)) is ±0, acc + beta·C otherwise. accReg names the accumulators, beta is the
+// register for the broadcast beta, vec the vector width in bytes.
+func store(name string, rows, nv int, accReg func(r, v int) string, beta string, vec, betaOff int) {
 	p("\tMOVL beta+%d(FP), R13", betaOff)
 	p("\tANDL $0x7fffffff, R13")
 	p("\tJEQ %s_overwrite", name)
-	p("\tVBROADCASTSS beta+%d(FP), %s", betaOff, bc(0))
-	for r := 0; r < mr; r++ {
+	p("\tVBROADCASTSS beta+%d(FP), %s", betaOff, beta)
+	for r := 0; r < rows; r++ {
 		for v := 0; v < nv; v++ {
-			p("\tVFMADD231PS %d(DI), %s, %s", v*64, bc(0), acc(r, v))
-			p("\tVMOVUPS %s, %d(DI)", acc(r, v), v*64)
+			p("\tVFMADD231PS %d(DI), %s, %s", v*vec, beta, accReg(r, v))
+			p("\tVMOVUPS %s, %d(DI)", accReg(r, v), v*vec)
 		}
-		if r < mr-1 {
+		if r < rows-1 {
 			p("\tADDQ DX, DI")
 		}
 	}
 	p("\tVZEROUPPER")
 	p("\tRET")
 	p("%s_overwrite:", name)
-	for r := 0; r < mr; r++ {
+	for r := 0; r < rows; r++ {
 		for v := 0; v < nv; v++ {
-			p("\tVMOVUPS %s, %d(DI)", acc(r, v), v*64)
+			p("\tVMOVUPS %s, %d(DI)", accReg(r, v), v*vec)
 		}
-		if r < mr-1 {
+		if r < rows-1 {
 			p("\tADDQ DX, DI")
 		}
 	}
@@ -167,7 +168,7 @@ func rows() {
 	p("\tSUBQ $%d, CX", unroll)
 	p("\tJGT %s_loop", name)
 	p("%s_store:", name)
-	store(name, 48)
+	store(name, mr, nv, acc, bc(0), 64, 48)
 }
 
 // strided emits winoKernelStridedAVX512.
@@ -194,7 +195,7 @@ func strided() {
 	p("\tDECQ CX")
 	p("\tJNE %s_loop", name)
 	p("%s_store:", name)
-	store(name, 56)
+	store(name, mr, nv, acc, bc(0), 64, 56)
 }
 
 // transform emits winoLin<name>AVX512 (avx2 false) or winoLin<name>AVX2 (lc *float32, k,
@@ -370,38 +371,6 @@ func rowAddrAVX2(r, d int) string {
 	}
 }
 
-// storeAVX2 writes an mr×16 part to C (DI, row stride DX): acc when beta (at
-// betaOff(FP)) is ±0, acc + beta·C otherwise.
-func storeAVX2(name string, mr, betaOff int) {
-	p("\tMOVL beta+%d(FP), R13", betaOff)
-	p("\tANDL $0x7fffffff, R13")
-	p("\tJEQ %s_overwrite", name)
-	p("\tVBROADCASTSS beta+%d(FP), Y15", betaOff)
-	for r := 0; r < mr; r++ {
-		for v := 0; v < 2; v++ {
-			p("\tVFMADD231PS %d(DI), Y15, %s", v*32, accY(r, v))
-			p("\tVMOVUPS %s, %d(DI)", accY(r, v), v*32)
-		}
-		if r < mr-1 {
-			p("\tADDQ DX, DI")
-		}
-	}
-	p("\tVZEROUPPER")
-	p("\tRET")
-	p("%s_overwrite:", name)
-	for r := 0; r < mr; r++ {
-		for v := 0; v < 2; v++ {
-			p("\tVMOVUPS %s, %d(DI)", accY(r, v), v*32)
-		}
-		if r < mr-1 {
-			p("\tADDQ DX, DI")
-		}
-	}
-	p("\tVZEROUPPER")
-	p("\tRET")
-	p("")
-}
-
 func zeroAccAVX2(mr int) {
 	for i := 0; i < 2*mr; i++ {
 		p("\tVXORPS Y%d, Y%d, Y%d", i, i, i)
@@ -436,7 +405,7 @@ func rowsAVX2(mr int) {
 	p("\tSUBQ $%d, CX", unroll)
 	p("\tJGT %s_loop", name)
 	p("%s_store:", name)
-	storeAVX2(name, mr, 48)
+	store(name, mr, 2, accY, "Y15", 32, 48)
 }
 
 // stridedAVX2 emits winoKernelStrided<mr>AVX2: c[r][j] (+)= Σ_p a[p·as+r]·b[p·bs+j] for
@@ -463,7 +432,7 @@ func stridedAVX2(mr int) {
 	p("\tDECQ CX")
 	p("\tJNE %s_loop", name)
 	p("%s_store:", name)
-	storeAVX2(name, mr, 56)
+	store(name, mr, 2, accY, "Y15", 32, 56)
 }
 
 func main() {
