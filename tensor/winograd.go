@@ -419,7 +419,7 @@ func (p *winoPlan) forward(x, w, b, y []float32) {
 				for jp := 0; jp < np; jp++ {
 					up := u[(xi*np+jp)*panel:]
 					for ir := 0; ir < nt; ir += winoTileRows {
-						winoKernelRows(p.cinp, v[ir*p.cinp:], p.cinp, up, mm[ir*p.mld+jp*winoTileCols:], p.mld, 0)
+						winoKernelRows(p.cinp, v[ir*p.cinp:], p.cinp, up, mm[ir*p.mld+jp*winoTileCols:], p.mld, 0, min(nt-ir, winoTileRows))
 					}
 				}
 			}
@@ -523,7 +523,7 @@ func (p *winoPlan) gradProducts(d []float32, dx int, v []float32, vx, nt int, du
 		dp, vp, dup := d[xi*dx:], v[xi*vx:], du[xi*dr*dc:]
 		for ir := 0; ir < p.coup; ir += winoTileRows {
 			for jc := 0; jc < p.cinp; jc += winoTileCols {
-				winoKernelStrided(nt, dp[ir:], p.coup, vp[jc:], p.cinp, dup[ir*dc+jc:], dc, beta)
+				winoKernelStrided(nt, dp[ir:], p.coup, vp[jc:], p.cinp, dup[ir*dc+jc:], dc, beta, min(p.coup-ir, winoTileRows))
 			}
 		}
 	}

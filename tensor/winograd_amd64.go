@@ -164,6 +164,17 @@ func winoTransposeSIMD(dst, src *float32, ld, kb, rows, stride, lanes int) {
 // winoParts are the row parts of a 14×32 product tile in the AVX2 kernels.
 var winoParts = [3]struct{ r0, n int }{{0, 5}, {5, 5}, {10, 4}}
 
+// winoPartsFor returns how many of winoParts cover the first rows rows of a tile.
+func winoPartsFor(rows int) int {
+	switch {
+	case rows <= 5:
+		return 1
+	case rows <= 10:
+		return 2
+	}
+	return 3
+}
+
 // winoKernelRowsAVX512 sets or updates a 14×32 tile: c[r·ldc+j] = Σ_p a[r·lda+p]·b[p·32+j]
 // (+ beta·c), k a multiple of 4 (wino_gemm_amd64.s).
 //
@@ -176,7 +187,7 @@ func winoKernelRowsAVX512(k int, a *float32, lda int, b, c *float32, ldc int, be
 //go:noescape
 func winoKernelStridedAVX512(k int, a *float32, as int, b *float32, bs int, c *float32, ldc int, beta float32)
 
-func winoKernelRows(k int, a []float32, lda int, b, c []float32, ldc int, beta float32) {
+func winoKernelRows(k int, a []float32, lda int, b, c []float32, ldc int, beta float32, rows int) {
 	if winoSIMD {
 		_ = a[13*lda+k-1]
 		_ = b[k*32-1]
@@ -185,7 +196,7 @@ func winoKernelRows(k int, a []float32, lda int, b, c []float32, ldc int, beta f
 			winoKernelRowsAVX512(k, &a[0], lda, &b[0], &c[0], ldc, beta)
 			return
 		}
-		for _, pt := range winoParts {
+		for _, pt := range winoParts[:winoPartsFor(rows)] {
 			for j := 0; j < 32; j += 16 {
 				ap, bp, cp := &a[pt.r0*lda], &b[j], &c[pt.r0*ldc+j]
 				if pt.n == 5 {
@@ -197,10 +208,10 @@ func winoKernelRows(k int, a []float32, lda int, b, c []float32, ldc int, beta f
 		}
 		return
 	}
-	winoKernelRowsGo(k, a, lda, b, c, ldc, beta)
+	winoKernelRowsGo(k, a, lda, b, c, ldc, beta, rows)
 }
 
-func winoKernelStrided(k int, a []float32, as int, b []float32, bs int, c []float32, ldc int, beta float32) {
+func winoKernelStrided(k int, a []float32, as int, b []float32, bs int, c []float32, ldc int, beta float32, rows int) {
 	if winoSIMD && k > 0 {
 		_ = a[(k-1)*as+13]
 		_ = b[(k-1)*bs+31]
@@ -209,7 +220,7 @@ func winoKernelStrided(k int, a []float32, as int, b []float32, bs int, c []floa
 			winoKernelStridedAVX512(k, &a[0], as, &b[0], bs, &c[0], ldc, beta)
 			return
 		}
-		for _, pt := range winoParts {
+		for _, pt := range winoParts[:winoPartsFor(rows)] {
 			for j := 0; j < 32; j += 16 {
 				ap, bp, cp := &a[pt.r0], &b[j], &c[pt.r0*ldc+j]
 				if pt.n == 5 {
@@ -221,5 +232,5 @@ func winoKernelStrided(k int, a []float32, as int, b []float32, bs int, c []floa
 		}
 		return
 	}
-	winoKernelStridedGo(k, a, as, b, bs, c, ldc, beta)
+	winoKernelStridedGo(k, a, as, b, bs, c, ldc, beta, rows)
 }

@@ -11,12 +11,12 @@ func winoTransposeSIMD(dst, src *float32, ld, kb, rows, stride, lanes int) {
 	panic("tensor: no SIMD Winograd kernels in this build")
 }
 
-func winoKernelRows(k int, a []float32, lda int, b, c []float32, ldc int, beta float32) {
-	winoKernelRowsGo(k, a, lda, b, c, ldc, beta)
+func winoKernelRows(k int, a []float32, lda int, b, c []float32, ldc int, beta float32, rows int) {
+	winoKernelRowsGo(k, a, lda, b, c, ldc, beta, rows)
 }
 
-func winoKernelStrided(k int, a []float32, as int, b []float32, bs int, c []float32, ldc int, beta float32) {
-	winoKernelStridedGo(k, a, as, b, bs, c, ldc, beta)
+func winoKernelStrided(k int, a []float32, as int, b []float32, bs int, c []float32, ldc int, beta float32, rows int) {
+	winoKernelStridedGo(k, a, as, b, bs, c, ldc, beta, rows)
 }
 
 // winoKernelSets is empty: there are no SIMD kernel sets in this build.

@@ -43,9 +43,14 @@ func winoLin(mt *winoMat, x []float32, xk, xb int, y []float32, yr, yb, nb int) 
 const winoTileRows, winoTileCols = 14, 32
 
 // winoKernelRowsGo sets c[r·ldc+j] = Σ_p a[r·lda+p]·b[p·32+j] + beta·c[r·ldc+j]
-// (beta = 0: c is not read) for r < 14, j < 32.
-func winoKernelRowsGo(k int, a []float32, lda int, b, c []float32, ldc int, beta float32) {
-	for r := 0; r < winoTileRows; r++ {
+// (beta = 0: c is not read) for r < rows ≤ 14, j < 32.
+//
+// The product kernels take the number of rows the caller needs: a block's last tile of
+// tiles (or of output channels) is often partial. They set at least those rows, and may
+// set up to 14 (the AVX2 kernels skip the 5- and 4-row parts wholly past rows; the
+// AVX-512 kernel does the whole tile).
+func winoKernelRowsGo(k int, a []float32, lda int, b, c []float32, ldc int, beta float32, rows int) {
+	for r := 0; r < rows; r++ {
 		var acc [winoTileCols]float32
 		for q := 0; q < k; q++ {
 			av := a[r*lda+q]
@@ -58,9 +63,9 @@ func winoKernelRowsGo(k int, a []float32, lda int, b, c []float32, ldc int, beta
 }
 
 // winoKernelStridedGo sets c[r·ldc+j] = Σ_p a[p·as+r]·b[p·bs+j] + beta·c[r·ldc+j] for
-// r < 14, j < 32.
-func winoKernelStridedGo(k int, a []float32, as int, b []float32, bs int, c []float32, ldc int, beta float32) {
-	for r := 0; r < winoTileRows; r++ {
+// r < rows ≤ 14, j < 32.
+func winoKernelStridedGo(k int, a []float32, as int, b []float32, bs int, c []float32, ldc int, beta float32, rows int) {
+	for r := 0; r < rows; r++ {
 		var acc [winoTileCols]float32
 		for q := 0; q < k; q++ {
 			av := a[q*as+r]
