@@ -117,12 +117,31 @@ func (b *BatchNorm2d[F]) forward(x *tensor.T[F], relu *ReLU[F]) *tensor.T[F] {
 // statistics depend on x: dx = γ/σ·(dy − mean(dy) − x̂·mean(dy·x̂)); in eval mode
 // dx = γ/σ·dy. x̂ = (x − μ)/σ is recomputed from the saved input: one pass gathers Σ dy
 // and Σ dy·(x − μ), a second writes dx, which is affine in dy and x − μ.
-func (b *BatchNorm2d[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
+func (b *BatchNorm2d[F]) Backward(dy *tensor.T[F]) *tensor.T[F] { return b.backward(dy, nil) }
+
+// BackwardReLU is b.Backward(relu.Backward(dy)) in one pass over the planes: each plane
+// of the gradient is masked by relu's output right before BatchNorm sums it, while it is
+// in cache. relu may be any ReLU of the batch's shape (the one after this BatchNorm, or
+// one after a residual sum); it returns relu's input gradient too, for a shortcut that
+// also needs it. Both layers end in the state (and the bits) of the two calls.
+func (b *BatchNorm2d[F]) BackwardReLU(dy *tensor.T[F], relu *ReLU[F]) (dx, drelu *tensor.T[F]) {
+	if relu.y == nil {
+		panic("nn.ReLU.Backward: called before Forward")
+	}
+	tensor.MustSameShape("nn.ReLU.Backward", dy, relu.y)
+	relu.dx = ensureGrad(relu.dx, dy.Shape...)
+	return b.backward(dy, relu), relu.dx
+}
+
+func (b *BatchNorm2d[F]) backward(dy *tensor.T[F], relu *ReLU[F]) *tensor.T[F] {
 	tensor.MustSameShape("nn.BatchNorm2d.Backward", dy, b.y)
 	c := b.Weight.Value.Numel()
 	n, hw := dy.Shape[0], dy.Shape[2]*dy.Shape[3]
 	b.dx = tensor.Ensure(b.dx, dy.Shape...)
-	x := b.x.Data
+	x, g := b.x.Data, dy.Data
+	if relu != nil {
+		g = relu.dx.Data
+	}
 	tensor.Parallel(c, 1, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			mean, inv := b.mean[ch], b.invStd[ch]
@@ -130,7 +149,10 @@ func (b *BatchNorm2d[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 			var sdy, sdxm float64 // Σ dy, Σ dy·(x − μ)
 			for i := 0; i < n; i++ {
 				off := (i*c + ch) * hw
-				p, q := sumDot(dy.Data[off:off+hw], x[off:off+hw], mf)
+				if relu != nil {
+					tensor.ReLUMask(g[off:off+hw], dy.Data[off:off+hw], relu.y.Data[off:off+hw])
+				}
+				p, q := sumDot(g[off:off+hw], x[off:off+hw], mf)
 				sdy += float64(p)
 				sdxm += float64(q)
 			}
@@ -152,16 +174,16 @@ func (b *BatchNorm2d[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 			kf, cxf, c0f := F(k), F(cx), F(c0)
 			for i := 0; i < n; i++ {
 				off := (i*c + ch) * hw
-				g, xs, dx := dy.Data[off:off+hw], x[off:off+hw], b.dx.Data[off:off+hw]
-				xs = xs[:len(g)]
-				dx = dx[:len(g)]
+				gs, xs, dx := g[off:off+hw], x[off:off+hw], b.dx.Data[off:off+hw]
+				xs = xs[:len(gs)]
+				dx = dx[:len(gs)]
 				if !b.Training {
-					for j, v := range g {
+					for j, v := range gs {
 						dx[j] = kf * v
 					}
 					continue
 				}
-				tensor.Affine2(g, xs, dx, kf, cxf, mf, c0f)
+				tensor.Affine2(gs, xs, dx, kf, cxf, mf, c0f)
 			}
 		}
 	})

@@ -11,7 +11,8 @@ import (
 // The fused passes of the residual block give the bits (and the layer state) of the
 // separate layers: BatchNorm.ForwardReLU against BatchNorm.Forward then ReLU.Forward, and
 // ReLU.ForwardSum against the sum then ReLU.Forward; the backward through the fused
-// layers matches too. Planes of 1, 7×9 and 32×32 values, more elements than one
+// layers matches too, and BatchNorm.BackwardReLU against ReLU.Backward then
+// BatchNorm.Backward, for the ReLU after the BatchNorm and for the one after a sum. Planes of 1, 7×9 and 32×32 values, more elements than one
 // AddReLU chunk.
 func TestFusedBlockPassesSameBits(t *testing.T) {
 	same := func(what string, a, b *tensor.T[float32]) {
@@ -40,12 +41,22 @@ func TestFusedBlockPassesSameBits(t *testing.T) {
 		same("BatchNorm+ReLU forward", got, want)
 		same("BatchNorm running mean", bnA.RunningMean.Value, bnB.RunningMean.Value)
 		same("BatchNorm running var", bnA.RunningVar.Value, bnB.RunningVar.Value)
-		same("BatchNorm+ReLU backward", bnA.Backward(reluA.Backward(dy)), bnB.Backward(reluB.Backward(dy)))
+		dxA, dreluA := bnA.BackwardReLU(dy, reluA)
+		dreluB := reluB.Backward(dy)
+		same("BatchNorm+ReLU backward, ReLU's input gradient", dreluA, dreluB)
+		same("BatchNorm+ReLU backward", dxA, bnB.Backward(dreluB))
+		same("BatchNorm+ReLU backward, dγ", bnA.Weight.Grad, bnB.Weight.Grad)
+		same("BatchNorm+ReLU backward, dβ", bnA.Bias.Grad, bnB.Bias.Grad)
 
 		sumA, sumB := nn.NewReLU[float32](), nn.NewReLU[float32]()
 		s := tensor.New[float32](sh[:]...)
 		tensor.Add(x.Data, res.Data, s.Data)
 		same("Add+ReLU forward", sumA.ForwardSum(x, res), sumB.Forward(s))
 		same("Add+ReLU backward", sumA.Backward(dy), sumB.Backward(dy))
+		// the block's second BatchNorm takes the mask of the ReLU after the residual sum
+		dxA, dreluA = bnA.BackwardReLU(dy, sumA)
+		dreluB = sumB.Backward(dy)
+		same("BatchNorm backward through the sum's ReLU, ReLU's input gradient", dreluA, dreluB)
+		same("BatchNorm backward through the sum's ReLU", dxA, bnB.Backward(dreluB))
 	}
 }

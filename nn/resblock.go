@@ -49,8 +49,10 @@ func (b *BasicBlock[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 
 // Backward runs the two branches backwards and adds their input gradients.
 func (b *BasicBlock[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
-	ds := b.Relu2.Backward(dy)
-	dmain := b.Conv1.Backward(b.BN1.Backward(b.Relu1.Backward(b.Conv2.Backward(b.BN2.Backward(ds)))))
+	// The ReLUs' masks are taken inside the BatchNorms' passes (BackwardReLU).
+	dbn2, ds := b.BN2.BackwardReLU(dy, b.Relu2)
+	dbn1, _ := b.BN1.BackwardReLU(b.Conv2.Backward(dbn2), b.Relu1)
+	dmain := b.Conv1.Backward(dbn1)
 	dsc := ds
 	if b.Downsample != nil {
 		dsc = b.Downsample.Backward(ds)
