@@ -58,7 +58,8 @@ func (b *BasicBlock[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 		dsc = b.Downsample.Backward(ds)
 	}
 	b.dx = tensor.Ensure(b.dx, dmain.Shape...)
-	tensor.Add(dmain.Data, dsc.Data, b.dx.Data)
+	dm, dc, dx := dmain.Data, dsc.Data, b.dx.Data
+	tensor.Parallel(len(dx), actGrain, func(lo, hi int) { tensor.Add(dm[lo:hi], dc[lo:hi], dx[lo:hi]) })
 	return b.dx
 }
 

@@ -444,15 +444,17 @@ func (p *winoPlan) inputGrad(w, dy, dx []float32) {
 	cin, cout := p.cout, p.cin // of the original convolution
 	wf := getBuf[float32](len(w))[:len(w)]
 	defer putBuf(wf)
-	for co := 0; co < cout; co++ {
-		for ci := 0; ci < cin; ci++ {
-			src := w[(co*cin+ci)*9 : (co*cin+ci+1)*9]
-			dst := wf[(ci*cout+co)*9 : (ci*cout+co+1)*9]
-			for t := 0; t < 9; t++ {
-				dst[t] = src[8-t]
+	Parallel(cout, 1, func(lo, hi int) { // 2.4M weights in ResNet-18's last layers
+		for co := lo; co < hi; co++ {
+			for ci := 0; ci < cin; ci++ {
+				src := w[(co*cin+ci)*9 : (co*cin+ci+1)*9]
+				dst := wf[(ci*cout+co)*9 : (ci*cout+co+1)*9]
+				for t := 0; t < 9; t++ {
+					dst[t] = src[8-t]
+				}
 			}
 		}
-	}
+	})
 	p.forward(dy, wf, nil, dx)
 }
 
