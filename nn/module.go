@@ -79,10 +79,14 @@ func Prefix[F tensor.Float](prefix string, ps []Named[F]) []Named[F] {
 func ZeroGrad[F tensor.Float](ps []Named[F]) {
 	for _, p := range ps {
 		if p.P.Grad != nil {
-			p.P.Grad.Zero()
+			g := p.P.Grad.Data // up to 2.4M values in ResNet-18: cleared on all workers
+			tensor.Parallel(len(g), zeroGrain, func(lo, hi int) { clear(g[lo:hi]) })
 		}
 	}
 }
+
+// zeroGrain is the number of gradient values below which ZeroGrad clears on one goroutine.
+const zeroGrain = 1 << 16
 
 // SetFrozen freezes or unfreezes every non-buffer parameter of ps.
 func SetFrozen[F tensor.Float](ps []Named[F], frozen bool) {
