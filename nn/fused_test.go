@@ -9,11 +9,10 @@ import (
 )
 
 // The fused passes of the residual block give the bits (and the layer state) of the
-// separate layers: BatchNorm.ForwardReLU against BatchNorm.Forward then ReLU.Forward, and
-// ReLU.ForwardSum against the sum then ReLU.Forward; the backward through the fused
-// layers matches too, and BatchNorm.BackwardReLU against ReLU.Backward then
-// BatchNorm.Backward, for the ReLU after the BatchNorm and for the one after a sum. Planes of 1, 7×9 and 32×32 values, more elements than one
-// AddReLU chunk.
+// separate layers: BatchNorm.ForwardReLU against BatchNorm.Forward then ReLU.Forward,
+// ReLU.ForwardSum against the sum then ReLU.Forward, and BatchNorm.BackwardReLU against
+// ReLU.Backward then BatchNorm.Backward, for the ReLU after the BatchNorm and for the one
+// after a sum. Planes of 1, 7×9 and 32×32 values, more elements than one AddReLU chunk.
 func TestFusedBlockPassesSameBits(t *testing.T) {
 	same := func(what string, a, b *tensor.T[float32]) {
 		t.Helper()
