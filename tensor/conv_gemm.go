@@ -32,6 +32,16 @@ func im2col[F Float](s ConvShape, x, cols []F, ld int) {
 		im2colSame(s, x, cols, ld)
 		return
 	}
+	if halves3(s) {
+		im2colHalve3(s, x, cols, ld)
+		return
+	}
+	im2colGeneral(s, x, cols, ld)
+}
+
+// im2colGeneral is im2col's loop for any shape.
+func im2colGeneral[F Float](s ConvShape, x, cols []F, ld int) {
+	ho, wo := s.OutSize()
 	for ci := 0; ci < s.Cin; ci++ {
 		xp := x[ci*s.H*s.W : (ci+1)*s.H*s.W]
 		for ky := 0; ky < s.KH; ky++ {
@@ -63,6 +73,77 @@ func im2col[F Float](s ConvShape, x, cols []F, ld int) {
 	}
 }
 
+// halves3 reports whether s is a 3×3, stride-2, padding-1 convolution of an even-width
+// map (ResNet's downsampling convolutions): im2colHalve3 and col2imHalve3 serve it.
+func halves3(s ConvShape) bool {
+	return s.Stride == 2 && s.KH == 3 && s.KW == 3 && s.Pad == 1 && s.W%2 == 0
+}
+
+// im2colHalve3 is im2col for the convolutions of halves3: each input row that a kernel row
+// reads gives all three taps' output rows at once, its even columns (kx = 1) and its odd
+// ones (kx = 2, and kx = 0 one column to the right). The output rows are short (16, 8
+// and 4 values in ResNet-18), so the general loop's per-row work dominated it.
+func im2colHalve3[F Float](s ConvShape, x, cols []F, ld int) {
+	ho, wo := s.OutSize()
+	hw := s.H * s.W
+	for ci := 0; ci < s.Cin; ci++ {
+		xp := x[ci*hw : (ci+1)*hw]
+		for ky := 0; ky < 3; ky++ {
+			r0 := (ci*3 + ky) * 3 * ld
+			left, mid, right := cols[r0:r0+ho*wo], cols[r0+ld:r0+ld+ho*wo], cols[r0+2*ld:r0+2*ld+ho*wo]
+			for oy := 0; oy < ho; oy++ {
+				a, b, c := left[oy*wo:(oy+1)*wo], mid[oy*wo:(oy+1)*wo], right[oy*wo:(oy+1)*wo]
+				iy := 2*oy + ky - 1
+				if iy < 0 || iy >= s.H {
+					clear(a)
+					clear(b)
+					clear(c)
+					continue
+				}
+				src := xp[iy*s.W : (iy+1)*s.W]
+				for ox := range b {
+					b[ox] = src[2*ox]
+					c[ox] = src[2*ox+1]
+				}
+				a[0] = 0
+				copy(a[1:], c[:wo-1])
+			}
+		}
+	}
+}
+
+// col2imHalve3 is col2im for the convolutions of halves3, adjoint to im2colHalve3. Every
+// input value receives its taps in col2im's order (ky, then kx), so the bits are those of
+// the general loop.
+func col2imHalve3[F Float](s ConvShape, cols []F, ld int, dx []F) {
+	ho, wo := s.OutSize()
+	hw := s.H * s.W
+	for ci := 0; ci < s.Cin; ci++ {
+		xp := dx[ci*hw : (ci+1)*hw]
+		clear(xp)
+		for ky := 0; ky < 3; ky++ {
+			r0 := (ci*3 + ky) * 3 * ld
+			left, mid, right := cols[r0:r0+ho*wo], cols[r0+ld:r0+ld+ho*wo], cols[r0+2*ld:r0+2*ld+ho*wo]
+			for oy := 0; oy < ho; oy++ {
+				iy := 2*oy + ky - 1
+				if iy < 0 || iy >= s.H {
+					continue
+				}
+				a, b, c := left[oy*wo:(oy+1)*wo], mid[oy*wo:(oy+1)*wo], right[oy*wo:(oy+1)*wo]
+				dst := xp[iy*s.W : (iy+1)*s.W]
+				for ox := range b {
+					dst[2*ox] += b[ox]
+					d := dst[2*ox+1]
+					if ox+1 < wo {
+						d += a[ox+1] // kx = 0 of the next output column
+					}
+					dst[2*ox+1] = d + c[ox]
+				}
+			}
+		}
+	}
+}
+
 // col2im sets dx (one sample) to the adjoint of im2col applied to cols (row r at
 // cols[r·ld:]): each input plane is cleared (or, for same-size stride-1 convolutions,
 // set to its centre tap) and then receives the sum of its taps, so dx need not be zeroed
@@ -74,6 +155,16 @@ func col2im[F Float](s ConvShape, cols []F, ld int, dx []F) {
 		col2imSame(s, cols, ld, dx)
 		return
 	}
+	if halves3(s) {
+		col2imHalve3(s, cols, ld, dx)
+		return
+	}
+	col2imGeneral(s, cols, ld, dx)
+}
+
+// col2imGeneral is col2im's loop for any shape.
+func col2imGeneral[F Float](s ConvShape, cols []F, ld int, dx []F) {
+	ho, wo := s.OutSize()
 	for ci := 0; ci < s.Cin; ci++ {
 		xp := dx[ci*s.H*s.W : (ci+1)*s.H*s.W]
 		clear(xp)

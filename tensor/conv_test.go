@@ -161,6 +161,10 @@ func TestIm2colMatchesDefinition(t *testing.T) {
 		{N: 1, Cin: 2, H: 3, W: 5, KH: 1, KW: 1, Stride: 1, Pad: 0},
 		{N: 1, Cin: 2, H: 4, W: 1, KH: 5, KW: 5, Stride: 1, Pad: 2}, // same size, columns off the plane
 		{N: 1, Cin: 1, H: 1, W: 6, KH: 7, KW: 7, Stride: 1, Pad: 3},
+		{N: 1, Cin: 3, H: 8, W: 6, KH: 3, KW: 3, Stride: 2, Pad: 1}, // halving (im2colHalve3)
+		{N: 1, Cin: 2, H: 5, W: 4, KH: 3, KW: 3, Stride: 2, Pad: 1}, // halving, odd height
+		{N: 1, Cin: 2, H: 2, W: 2, KH: 3, KW: 3, Stride: 2, Pad: 1}, // halving to 1×1
+		{N: 1, Cin: 2, H: 6, W: 7, KH: 3, KW: 3, Stride: 2, Pad: 1}, // odd width: the general loop
 	}
 	for _, s := range shapes {
 		for _, extra := range []int{0, 5} {
@@ -209,6 +213,15 @@ func TestIm2colMatchesDefinition(t *testing.T) {
 			}
 			if math.Abs(lhs-rhs) > 1e-10*(1+math.Abs(lhs)) || math.IsNaN(rhs) {
 				t.Fatalf("%+v ld %d: col2im is not the adjoint of im2col: %v vs %v", s, ld, lhs, rhs)
+			}
+			if halves3(s) { // the halving path sums in the general loop's order: the same bits
+				want := make([]float64, len(x))
+				col2imGeneral(s, g, ld, want)
+				for i := range want {
+					if math.Float64bits(dx[i]) != math.Float64bits(want[i]) {
+						t.Fatalf("%+v ld %d: col2imHalve3 gives dx[%d] = %v, the general loop %v", s, ld, i, dx[i], want[i])
+					}
+				}
 			}
 		}
 	}
