@@ -36,6 +36,10 @@ func im2col[F Float](s ConvShape, x, cols []F, ld int) {
 		im2colHalve3(s, x, cols, ld)
 		return
 	}
+	if halves1(s) {
+		im2colHalve1(s, x, cols, ld)
+		return
+	}
 	im2colGeneral(s, x, cols, ld)
 }
 
@@ -112,6 +116,45 @@ func im2colHalve3[F Float](s ConvShape, x, cols []F, ld int) {
 	}
 }
 
+// halves1 reports whether s is a 1×1, stride-2, padding-0 convolution (ResNet's
+// downsampling shortcut): im2colHalve1 and col2imHalve1 serve it.
+func halves1(s ConvShape) bool {
+	return s.Stride == 2 && s.KH == 1 && s.KW == 1 && s.Pad == 0
+}
+
+// im2colHalve1 is im2col for the convolutions of halves1: row ci of cols is every other
+// value of every other row of plane ci.
+func im2colHalve1[F Float](s ConvShape, x, cols []F, ld int) {
+	ho, wo := s.OutSize()
+	hw := s.H * s.W
+	for ci := 0; ci < s.Cin; ci++ {
+		xp, row := x[ci*hw:(ci+1)*hw], cols[ci*ld:ci*ld+ho*wo]
+		for oy := 0; oy < ho; oy++ {
+			r, src := row[oy*wo:(oy+1)*wo], xp[2*oy*s.W:(2*oy+1)*s.W]
+			for ox := range r {
+				r[ox] = src[2*ox]
+			}
+		}
+	}
+}
+
+// col2imHalve1 is col2im for the convolutions of halves1, adjoint to im2colHalve1, with
+// the general loop's bits (each picked value is added to a cleared plane).
+func col2imHalve1[F Float](s ConvShape, cols []F, ld int, dx []F) {
+	ho, wo := s.OutSize()
+	hw := s.H * s.W
+	for ci := 0; ci < s.Cin; ci++ {
+		xp, row := dx[ci*hw:(ci+1)*hw], cols[ci*ld:ci*ld+ho*wo]
+		clear(xp)
+		for oy := 0; oy < ho; oy++ {
+			r, dst := row[oy*wo:(oy+1)*wo], xp[2*oy*s.W:(2*oy+1)*s.W]
+			for ox, v := range r {
+				dst[2*ox] += v
+			}
+		}
+	}
+}
+
 // col2imHalve3 is col2im for the convolutions of halves3, adjoint to im2colHalve3. Every
 // input value receives its taps in col2im's order (ky, then kx), so the bits are those of
 // the general loop.
@@ -157,6 +200,10 @@ func col2im[F Float](s ConvShape, cols []F, ld int, dx []F) {
 	}
 	if halves3(s) {
 		col2imHalve3(s, cols, ld, dx)
+		return
+	}
+	if halves1(s) {
+		col2imHalve1(s, cols, ld, dx)
 		return
 	}
 	col2imGeneral(s, cols, ld, dx)

@@ -165,6 +165,8 @@ func TestIm2colMatchesDefinition(t *testing.T) {
 		{N: 1, Cin: 2, H: 5, W: 4, KH: 3, KW: 3, Stride: 2, Pad: 1}, // halving, odd height
 		{N: 1, Cin: 2, H: 2, W: 2, KH: 3, KW: 3, Stride: 2, Pad: 1}, // halving to 1×1
 		{N: 1, Cin: 2, H: 6, W: 7, KH: 3, KW: 3, Stride: 2, Pad: 1}, // odd width: the general loop
+		{N: 1, Cin: 3, H: 8, W: 6, KH: 1, KW: 1, Stride: 2, Pad: 0}, // halving 1×1 (im2colHalve1)
+		{N: 1, Cin: 2, H: 5, W: 7, KH: 1, KW: 1, Stride: 2, Pad: 0}, // halving 1×1, odd sizes
 	}
 	for _, s := range shapes {
 		for _, extra := range []int{0, 5} {
@@ -197,6 +199,9 @@ func TestIm2colMatchesDefinition(t *testing.T) {
 				}
 			}
 			g := randSlice(rng, len(cols))
+			for i := 0; i < len(g); i += 7 {
+				g[i] = math.Copysign(0, -1) // −0 + 0 is +0: a sum that starts from −0 has other bits
+			}
 			dx := make([]float64, len(x))
 			for i := range dx {
 				dx[i] = math.NaN() // col2im overwrites
@@ -214,12 +219,12 @@ func TestIm2colMatchesDefinition(t *testing.T) {
 			if math.Abs(lhs-rhs) > 1e-10*(1+math.Abs(lhs)) || math.IsNaN(rhs) {
 				t.Fatalf("%+v ld %d: col2im is not the adjoint of im2col: %v vs %v", s, ld, lhs, rhs)
 			}
-			if halves3(s) { // the halving path sums in the general loop's order: the same bits
+			if halves3(s) || halves1(s) { // the halving paths sum in the general loop's order: the same bits
 				want := make([]float64, len(x))
 				col2imGeneral(s, g, ld, want)
 				for i := range want {
 					if math.Float64bits(dx[i]) != math.Float64bits(want[i]) {
-						t.Fatalf("%+v ld %d: col2imHalve3 gives dx[%d] = %v, the general loop %v", s, ld, i, dx[i], want[i])
+						t.Fatalf("%+v ld %d: the halving col2im gives dx[%d] = %v, the general loop %v", s, ld, i, dx[i], want[i])
 					}
 				}
 			}
