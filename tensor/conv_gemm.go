@@ -27,20 +27,39 @@ func validCols(wo, stride, kx, pad, w int) (lo, hi int) {
 // matrix). Each row segment is a bounds-free copy (stride 1) or gather (stride > 1) over
 // the valid columns, with the padding columns cleared around it.
 func im2col[F Float](s ConvShape, x, cols []F, ld int) {
-	ho, wo := s.OutSize()
-	if s.Stride == 1 && ho == s.H && wo == s.W {
+	switch colLayoutOf(s) {
+	case colSame:
 		im2colSame(s, x, cols, ld)
-		return
-	}
-	if halves3(s) {
+	case colHalve3:
 		im2colHalve3(s, x, cols, ld)
-		return
-	}
-	if halves1(s) {
+	case colHalve1:
 		im2colHalve1(s, x, cols, ld)
-		return
+	default:
+		im2colGeneral(s, x, cols, ld)
 	}
-	im2colGeneral(s, x, cols, ld)
+}
+
+// colLayout names the shapes im2col and col2im have their own loops for.
+type colLayout int
+
+const (
+	colGeneral colLayout = iota
+	colSame              // stride 1, output the input's size (im2colSame)
+	colHalve3            // 3×3, stride 2, padding 1, even width (im2colHalve3)
+	colHalve1            // 1×1, stride 2, padding 0 (im2colHalve1)
+)
+
+func colLayoutOf(s ConvShape) colLayout {
+	ho, wo := s.OutSize()
+	switch {
+	case s.Stride == 1 && ho == s.H && wo == s.W:
+		return colSame
+	case s.Stride == 2 && s.KH == 3 && s.KW == 3 && s.Pad == 1 && s.W%2 == 0:
+		return colHalve3
+	case s.Stride == 2 && s.KH == 1 && s.KW == 1 && s.Pad == 0:
+		return colHalve1
+	}
+	return colGeneral
 }
 
 // im2colGeneral is im2col's loop for any shape.
@@ -77,16 +96,11 @@ func im2colGeneral[F Float](s ConvShape, x, cols []F, ld int) {
 	}
 }
 
-// halves3 reports whether s is a 3×3, stride-2, padding-1 convolution of an even-width
-// map (ResNet's downsampling convolutions): im2colHalve3 and col2imHalve3 serve it.
-func halves3(s ConvShape) bool {
-	return s.Stride == 2 && s.KH == 3 && s.KW == 3 && s.Pad == 1 && s.W%2 == 0
-}
-
-// im2colHalve3 is im2col for the convolutions of halves3: each input row that a kernel row
-// reads gives all three taps' output rows at once, its even columns (kx = 1) and its odd
-// ones (kx = 2, and kx = 0 one column to the right). The output rows are short (16, 8
-// and 4 values in ResNet-18), so the general loop's per-row work dominated it.
+// im2colHalve3 is im2col for the colHalve3 convolutions (ResNet's downsampling 3×3
+// convolutions of even-width maps): each input row that a kernel row reads gives all
+// three taps' output rows at once, its even columns (kx = 1) and its odd ones (kx = 2,
+// and kx = 0 one column to the right). The output rows are short (16, 8 and 4 values in
+// ResNet-18), so the general loop's per-row work dominated it.
 func im2colHalve3[F Float](s ConvShape, x, cols []F, ld int) {
 	ho, wo := s.OutSize()
 	hw := s.H * s.W
@@ -116,14 +130,8 @@ func im2colHalve3[F Float](s ConvShape, x, cols []F, ld int) {
 	}
 }
 
-// halves1 reports whether s is a 1×1, stride-2, padding-0 convolution (ResNet's
-// downsampling shortcut): im2colHalve1 and col2imHalve1 serve it.
-func halves1(s ConvShape) bool {
-	return s.Stride == 2 && s.KH == 1 && s.KW == 1 && s.Pad == 0
-}
-
-// im2colHalve1 is im2col for the convolutions of halves1: row ci of cols is every other
-// value of every other row of plane ci.
+// im2colHalve1 is im2col for the colHalve1 convolutions (ResNet's downsampling
+// shortcuts): row ci of cols is every other value of every other row of plane ci.
 func im2colHalve1[F Float](s ConvShape, x, cols []F, ld int) {
 	ho, wo := s.OutSize()
 	hw := s.H * s.W
@@ -138,7 +146,7 @@ func im2colHalve1[F Float](s ConvShape, x, cols []F, ld int) {
 	}
 }
 
-// col2imHalve1 is col2im for the convolutions of halves1, adjoint to im2colHalve1, with
+// col2imHalve1 is col2im for the colHalve1 convolutions, adjoint to im2colHalve1, with
 // the general loop's bits (each picked value is added to a cleared plane).
 func col2imHalve1[F Float](s ConvShape, cols []F, ld int, dx []F) {
 	ho, wo := s.OutSize()
@@ -155,7 +163,7 @@ func col2imHalve1[F Float](s ConvShape, cols []F, ld int, dx []F) {
 	}
 }
 
-// col2imHalve3 is col2im for the convolutions of halves3, adjoint to im2colHalve3. Every
+// col2imHalve3 is col2im for the colHalve3 convolutions, adjoint to im2colHalve3. Every
 // input value receives its taps in col2im's order (ky, then kx), so the bits are those of
 // the general loop.
 func col2imHalve3[F Float](s ConvShape, cols []F, ld int, dx []F) {
@@ -193,20 +201,16 @@ func col2imHalve3[F Float](s ConvShape, cols []F, ld int, dx []F) {
 // beforehand and each plane is still in cache while it is summed. cols is scratch: the
 // same-size path clears its entries that fall in the padding.
 func col2im[F Float](s ConvShape, cols []F, ld int, dx []F) {
-	ho, wo := s.OutSize()
-	if s.Stride == 1 && ho == s.H && wo == s.W {
+	switch colLayoutOf(s) {
+	case colSame:
 		col2imSame(s, cols, ld, dx)
-		return
-	}
-	if halves3(s) {
+	case colHalve3:
 		col2imHalve3(s, cols, ld, dx)
-		return
-	}
-	if halves1(s) {
+	case colHalve1:
 		col2imHalve1(s, cols, ld, dx)
-		return
+	default:
+		col2imGeneral(s, cols, ld, dx)
 	}
-	col2imGeneral(s, cols, ld, dx)
 }
 
 // col2imGeneral is col2im's loop for any shape.
