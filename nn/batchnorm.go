@@ -125,23 +125,27 @@ func (b *BatchNorm2d[F]) Backward(dy *tensor.T[F]) *tensor.T[F] { return b.backw
 // one after a residual sum); it returns relu's input gradient too, for a shortcut that
 // also needs it. Both layers end in the state (and the bits) of the two calls.
 func (b *BatchNorm2d[F]) BackwardReLU(dy *tensor.T[F], relu *ReLU[F]) (dx, drelu *tensor.T[F]) {
-	if relu.y == nil {
-		panic("nn.ReLU.Backward: called before Forward")
-	}
-	tensor.MustSameShape("nn.ReLU.Backward", dy, relu.y)
-	relu.dx = ensureGrad(relu.dx, dy.Shape...)
-	return b.backward(dy, relu), relu.dx
+	dx = b.backward(dy, relu)
+	return dx, relu.dx
 }
 
+// backward is Backward, or with relu non-nil BackwardReLU: dy is then the gradient of
+// relu's output, masked plane by plane into relu.dx, which BatchNorm's passes read.
 func (b *BatchNorm2d[F]) backward(dy *tensor.T[F], relu *ReLU[F]) *tensor.T[F] {
+	g := dy.Data
+	if relu != nil {
+		if relu.y == nil {
+			panic("nn.ReLU.Backward: called before Forward")
+		}
+		tensor.MustSameShape("nn.ReLU.Backward", dy, relu.y)
+		relu.dx = ensureGrad(relu.dx, dy.Shape...)
+		g = relu.dx.Data
+	}
 	tensor.MustSameShape("nn.BatchNorm2d.Backward", dy, b.y)
 	c := b.Weight.Value.Numel()
 	n, hw := dy.Shape[0], dy.Shape[2]*dy.Shape[3]
 	b.dx = tensor.Ensure(b.dx, dy.Shape...)
-	x, g := b.x.Data, dy.Data
-	if relu != nil {
-		g = relu.dx.Data
-	}
+	x := b.x.Data
 	tensor.Parallel(c, 1, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			mean, inv := b.mean[ch], b.invStd[ch]

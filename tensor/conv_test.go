@@ -219,7 +219,8 @@ func TestIm2colMatchesDefinition(t *testing.T) {
 			if math.Abs(lhs-rhs) > 1e-10*(1+math.Abs(lhs)) || math.IsNaN(rhs) {
 				t.Fatalf("%+v ld %d: col2im is not the adjoint of im2col: %v vs %v", s, ld, lhs, rhs)
 			}
-			if l := colLayoutOf(s); l == colHalve3 || l == colHalve1 { // the halving paths sum in the general loop's order: the same bits
+			// the halving paths add in the general loop's order: the same bits
+			if l := colLayoutOf(s); l == colHalve3 || l == colHalve1 {
 				want := make([]float64, len(x))
 				col2imGeneral(s, g, ld, want)
 				for i := range want {
