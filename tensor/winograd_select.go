@@ -91,22 +91,32 @@ func conv3x3Choice(s ConvShape, pass conv3x3Pass) conv3x3Algo {
 }
 
 // Conv3x3WinogradAvailable reports whether this build and CPU have the Winograd kernels
-// that the "auto" rule uses (AVX-512).
+// that the "auto" rule uses (AVX2+FMA or AVX-512).
 func Conv3x3WinogradAvailable() bool { return winoSIMD }
 
-// conv3x3Rule is the path "auto" takes, read off BenchmarkConv3x3Pass on the 2-core
-// AVX-512 machine (2026-12-07; ResNet-18's layers at batch 64 and 8): Winograd costs a
-// weight transform per call (Cin·Cout·a² values) that only many output pixels repay,
-// so below 512 per call (N·Ho·Wo) the default kernels run; above, F(4×4) for the weight
-// gradient and for images of at least 16×16 outputs, F(2×2) for the forward pass and
-// input gradient of smaller ones (fewer wasted tile points at 8×8 and 4×4). Only the
-// AVX-512 build has the fast kernels; elsewhere the default kernels always run.
+// conv3x3Rule is the path "auto" takes, read off BenchmarkConv3x3Pass on ResNet-18's layers
+// (CIFAR and MNIST sizes, batch 8 to 64): Winograd costs a weight transform per call
+// (Cin·Cout·a² values) that only many output pixels repay, so below 512 per call
+// (N·Ho·Wo) the default kernels run. Above, F(4×4) runs for the weight gradient, for
+// outputs of at least 16×16 and for calls of at least 1024 output pixels; F(2×2), with a
+// weight transform of 16 instead of 36 points, for the forward pass and input gradient of
+// smaller maps between the two (8×8 at batch 8, 4×4 at batch 32).
+//
+// On the 2-core Zen 3 AVX2 machine (2026-12-07, evening, after the balanced Winograd
+// blocks) F(4×4) took 14.3 against 20.4 ms (fwd) and 13.9 against 19.2 ms (dx) at 256
+// channels, 8×8, batch 64, and 16.9 against 18.8 and 18.7 against 19.8 ms at 512, 4×4; the
+// AVX-512 measurement of the morning, before the balanced blocks, had F(2×2) ahead at those
+// two shapes. The rule does not depend on the instruction set, so AVX2 and AVX-512
+// machines (whose kernels give the same bits) still give the same bits. Only builds with
+// the fast kernels (AVX2+FMA or AVX-512) take Winograd; elsewhere the default kernels
+// always run.
 func conv3x3Rule(s ConvShape, pass conv3x3Pass) conv3x3Algo {
 	ho, wo := s.OutSize()
-	if !winoSIMD || s.N*ho*wo < 512 {
+	pixels := s.N * ho * wo
+	if !winoSIMD || pixels < 512 {
 		return 0
 	}
-	if pass == passWeightGrad || min(ho, wo) >= 16 {
+	if pass == passWeightGrad || min(ho, wo) >= 16 || pixels >= 1024 {
 		return 4
 	}
 	return 2

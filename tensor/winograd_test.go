@@ -204,14 +204,15 @@ func TestConv2dSelectorPaths(t *testing.T) {
 	}
 }
 
-// The "auto" rule on ResNet-18's layers: F(4×4) at 32×32 and 16×16, F(2×2) for the
-// forward pass and input gradient at 8×8 and 4×4, F(4×4) for their weight gradients,
+// The "auto" rule on ResNet-18's layers: F(4×4) at 32×32 and 16×16 and for calls of
+// at least 1024 output pixels, F(2×2) for the forward pass and input gradient of smaller
+// maps below that (8×8 at batch 8, 4×4 at batch 32), F(4×4) for their weight gradients,
 // and the default kernels for small calls (N·Ho·Wo < 512) and ineligible shapes.
 func TestConv3x3Rule(t *testing.T) {
 	if !winoSIMD {
 		for _, pass := range []conv3x3Pass{passForward, passInputGrad, passWeightGrad} {
 			if a := conv3x3Rule(ConvShape{N: 64, Cin: 64, H: 32, W: 32, Cout: 64, KH: 3, KW: 3, Stride: 1, Pad: 1}, pass); a != 0 {
-				t.Errorf("pass %d: %s without the AVX-512 kernels", pass, a)
+				t.Errorf("pass %d: %s without the fast Winograd kernels", pass, a)
 			}
 		}
 		return
@@ -222,8 +223,13 @@ func TestConv3x3Rule(t *testing.T) {
 	}{
 		{64, 64, 32, 4, 4, 4},
 		{64, 128, 16, 4, 4, 4},
-		{64, 256, 8, 2, 2, 4},
-		{64, 512, 4, 2, 2, 4},
+		{64, 256, 8, 4, 4, 4},
+		{64, 512, 4, 4, 4, 4},
+		{64, 256, 7, 4, 4, 4}, // ResNet-18 on MNIST: 3136 output pixels
+		{16, 256, 8, 4, 4, 4}, // 1024
+		{8, 256, 8, 2, 2, 4},  // 512
+		{32, 512, 4, 2, 2, 4}, // 512
+		{16, 512, 4, 0, 0, 0}, // 256
 		{8, 64, 32, 4, 4, 4},
 		{8, 512, 4, 0, 0, 0}, // 128 output pixels
 		{1, 16, 16, 0, 0, 0}, // 256
