@@ -148,6 +148,10 @@ type winoPlan struct {
 	dr, dc     int // rows and columns of dU[ξ]: coup and cinp in whole 14×32 kernel tiles
 	gradRows   int // tile rows per chunk of weightGradByPoint
 	byBlock    bool
+	// Strides of one Winograd point, in floats: in a block's V, M and D (the weight
+	// gradient's dy transform), in U and in dU. Each is skewed to an odd number of cache
+	// lines (skewPoint).
+	vx, mx, ddx, ux, dux int
 }
 
 // winoEligible reports whether Winograd can run the shape: stride-1 3×3 with padding
@@ -176,7 +180,21 @@ func newWinoPlan(mats *winoMats, n, cin, h, w, cout, pad int) *winoPlan {
 	p.dr, p.dc = roundUp(p.coup, winoTileRows), roundUp(p.cinp, winoTileCols)
 	p.gradRows = min(max(winoGradChunkFloats/(a*a*p.tw*(p.cinp+p.coup)), 1), p.rows)
 	p.byBlock = a*a*p.dr*p.dc <= 1<<18 && p.gradRows < p.rows
+	p.vx, p.mx, p.ddx = skewPoint(p.tbr*p.cinp), skewPoint(p.tbr*p.mld), skewPoint(p.tbr*p.coup)
+	p.ux, p.dux = skewPoint(p.mld*p.cinp), skewPoint(p.dr*p.dc)
 	return p
+}
+
+// skewPoint returns the stride of one Winograd point for n floats (a multiple of 16):
+// n rounded up to an odd number of 64-byte cache lines. The transforms read or write all
+// a² points of a tile at once; at strides of whole pages (ResNet-18's 4×4 maps: U points
+// 1 MiB apart) those 36 streams share one set of the L1 and L2 caches and evict each
+// other. The strides change no value: the same products and sums run on the same data.
+func skewPoint(n int) int {
+	if n/16%2 == 0 {
+		n += 16
+	}
+	return n
 }
 
 // blocks returns how many blocks n tile rows go in: at most rb rows each, and a multiple
@@ -293,9 +311,8 @@ func (p *winoPlan) transformRows(v []float32, cp, xi int, src []float32, c, hh, 
 func (p *winoPlan) weightTransform(w []float32) []float32 {
 	const l = winoLanes
 	a, o, i := p.s.a, p.cout, p.cin
-	np := p.mld / winoTileCols
 	panel := p.cinp * winoTileCols
-	xi := np * panel // stride of one Winograd point in U
+	xi := p.ux // stride of one Winograd point in U
 	u := getBuf[float32](a * a * xi)
 	Parallel(p.mld/l, 1, func(lo, hi int) {
 		wt := getBuf[float32](i * 9 * l) // [ci][tap][16 output channels]
@@ -338,9 +355,9 @@ type winoWork struct {
 func (p *winoPlan) newWork(mm, out bool) *winoWork {
 	a, l := p.s.a, winoLanes
 	// V and M (or D) have slack at the end: the product kernels read whole 14×32 tiles.
-	wk := &winoWork{st: getBuf[float32](a * p.wp * l), half: getBuf[float32](a * p.wp * l), v: getBuf[float32](a*a*p.tbr*p.cinp + winoTileCols)}
+	wk := &winoWork{st: getBuf[float32](a * p.wp * l), half: getBuf[float32](a * p.wp * l), v: getBuf[float32](a*a*p.vx + winoTileCols)}
 	if mm {
-		wk.mm = getBuf[float32](a*a*p.tbr*p.mld + winoTileCols)
+		wk.mm = getBuf[float32](a*a*max(p.mx, p.ddx) + winoTileCols)
 	}
 	if out {
 		wk.out = getBuf[float32](p.s.m * p.tw * p.s.m * p.coup)
@@ -362,7 +379,7 @@ func (wk *winoWork) free() {
 func (p *winoPlan) storeRows(y []float32, g0, g1 int, wk *winoWork) {
 	const l = winoLanes
 	m, a := p.s.m, p.s.a
-	xi := p.tbr * p.mld
+	xi := p.mx
 	orow := p.tw * m * p.coup // one row of the output strip
 	plane := p.ho * p.wo
 	for g := g0; g < g1; g++ {
@@ -411,13 +428,13 @@ func (p *winoPlan) forward(x, w, b, y []float32) {
 		defer wk.free()
 		for blk := lo; blk < hi; blk++ {
 			g0, g1 := blockRows(0, p.rows, nb, blk)
-			p.transformRows(wk.v, p.cinp, p.tbr*p.cinp, x, p.cin, p.h, p.w, p.pad, p.s.bt, g0, g1, wk.st, wk.half)
+			p.transformRows(wk.v, p.cinp, p.vx, x, p.cin, p.h, p.w, p.pad, p.s.bt, g0, g1, wk.st, wk.half)
 			nt := (g1 - g0) * p.tw
 			// M[ξ] = V[ξ]·U[ξ], 14 tiles × 32 output channels at a time
 			for xi := 0; xi < a*a; xi++ {
-				v, mm := wk.v[xi*p.tbr*p.cinp:], wk.mm[xi*p.tbr*p.mld:]
+				v, mm := wk.v[xi*p.vx:], wk.mm[xi*p.mx:]
 				for jp := 0; jp < np; jp++ {
-					up := u[(xi*np+jp)*panel:]
+					up := u[xi*p.ux+jp*panel:]
 					for ir := 0; ir < nt; ir += winoTileRows {
 						winoKernelRows(p.cinp, v[ir*p.cinp:], p.cinp, up, mm[ir*p.mld+jp*winoTileCols:], p.mld, 0, min(nt-ir, winoTileRows))
 					}
@@ -483,8 +500,8 @@ func (p *winoPlan) weightGrad(x, dy, dw []float32) {
 // weightGradByBlock returns dU: each worker transforms its blocks of tile rows and sums
 // their products into its own dU, and the workers' sums are added in block order.
 func (p *winoPlan) weightGradByBlock(x, dy []float32) []float32 {
-	a, dr, dc := p.s.a, p.dr, p.dc
-	nu := a * a * dr * dc
+	a := p.s.a
+	nu := a * a * p.dux
 	type part struct {
 		lo int
 		du []float32
@@ -499,9 +516,9 @@ func (p *winoPlan) weightGradByBlock(x, dy []float32) []float32 {
 		var beta float32
 		for blk := lo; blk < hi; blk++ {
 			g0, g1 := blockRows(0, p.rows, nb, blk)
-			p.transformRows(wk.v, p.cinp, p.tbr*p.cinp, x, p.cin, p.h, p.w, p.pad, p.s.bt, g0, g1, wk.st, wk.half)
-			p.transformRows(wk.mm, p.coup, p.tbr*p.coup, dy, p.cout, p.ho, p.wo, 0, p.s.aa, g0, g1, wk.st, wk.half)
-			p.gradProducts(wk.mm, p.tbr*p.coup, wk.v, p.tbr*p.cinp, (g1-g0)*p.tw, du, 0, a*a, beta)
+			p.transformRows(wk.v, p.cinp, p.vx, x, p.cin, p.h, p.w, p.pad, p.s.bt, g0, g1, wk.st, wk.half)
+			p.transformRows(wk.mm, p.coup, p.ddx, dy, p.cout, p.ho, p.wo, 0, p.s.aa, g0, g1, wk.st, wk.half)
+			p.gradProducts(wk.mm, p.ddx, wk.v, p.vx, (g1-g0)*p.tw, du, 0, a*a, beta)
 			beta = 1
 		}
 		mu.Lock()
@@ -520,9 +537,9 @@ func (p *winoPlan) weightGradByBlock(x, dy []float32) []float32 {
 // gradProducts sets (beta 0) or adds to dU[ξ] = D[ξ]ᵀ·V[ξ] for points xi0 … xi1−1 over nt
 // tiles (D[ξ] at d[ξ·dx:], V[ξ] at v[ξ·vx:]), 14 output × 32 input channels at a time.
 func (p *winoPlan) gradProducts(d []float32, dx int, v []float32, vx, nt int, du []float32, xi0, xi1 int, beta float32) {
-	dr, dc := p.dr, p.dc
+	dc := p.dc
 	for xi := xi0; xi < xi1; xi++ {
-		dp, vp, dup := d[xi*dx:], v[xi*vx:], du[xi*dr*dc:]
+		dp, vp, dup := d[xi*dx:], v[xi*vx:], du[xi*p.dux:]
 		for ir := 0; ir < p.coup; ir += winoTileRows {
 			for jc := 0; jc < p.cinp; jc += winoTileCols {
 				winoKernelStrided(nt, dp[ir:], p.coup, vp[jc:], p.cinp, dup[ir*dc+jc:], dc, beta, min(p.coup-ir, winoTileRows))
@@ -536,12 +553,13 @@ func (p *winoPlan) gradProducts(d []float32, dx int, v []float32, vx, nt int, du
 // over the chunk's tiles. Every dU[ξ] is summed by one goroutine in tile order, so the
 // bits do not depend on the number of workers.
 func (p *winoPlan) weightGradByPoint(x, dy []float32) []float32 {
-	a, dr, dc := p.s.a, p.dr, p.dc
-	du := getBuf[float32](a * a * dr * dc)
+	a := p.s.a
+	du := getBuf[float32](a * a * p.dux)
 	rc := p.gradRows
 	tc := rc * p.tw
 	// slack: the product kernel reads whole 14×32 tiles
-	v, d := getBuf[float32](a*a*tc*p.cinp+winoTileCols), getBuf[float32](a*a*tc*p.coup+winoTileCols)
+	vx, dx := skewPoint(tc*p.cinp), skewPoint(tc*p.coup)
+	v, d := getBuf[float32](a*a*vx+winoTileCols), getBuf[float32](a*a*dx+winoTileCols)
 	defer putBuf(v)
 	defer putBuf(d)
 	for c0 := 0; c0 < p.rows; c0 += rc {
@@ -555,8 +573,8 @@ func (p *winoPlan) weightGradByPoint(x, dy []float32) []float32 {
 			for blk := lo; blk < hi; blk++ {
 				g0, g1 := blockRows(c0, c1-c0, nb, blk)
 				t0 := (g0 - c0) * p.tw
-				p.transformRows(v[t0*p.cinp:], p.cinp, tc*p.cinp, x, p.cin, p.h, p.w, p.pad, p.s.bt, g0, g1, st, half)
-				p.transformRows(d[t0*p.coup:], p.coup, tc*p.coup, dy, p.cout, p.ho, p.wo, 0, p.s.aa, g0, g1, st, half)
+				p.transformRows(v[t0*p.cinp:], p.cinp, vx, x, p.cin, p.h, p.w, p.pad, p.s.bt, g0, g1, st, half)
+				p.transformRows(d[t0*p.coup:], p.coup, dx, dy, p.cout, p.ho, p.wo, 0, p.s.aa, g0, g1, st, half)
 			}
 		})
 		var beta float32
@@ -564,7 +582,7 @@ func (p *winoPlan) weightGradByPoint(x, dy []float32) []float32 {
 			beta = 1
 		}
 		Parallel(a*a, 1, func(lo, hi int) {
-			p.gradProducts(d, tc*p.coup, v, tc*p.cinp, nt, du, lo, hi, beta)
+			p.gradProducts(d, dx, v, vx, nt, du, lo, hi, beta)
 		})
 	}
 	return du
@@ -572,13 +590,13 @@ func (p *winoPlan) weightGradByPoint(x, dy []float32) []float32 {
 
 // addWeightGrad adds Gᵀ·dU·G to dw [cout, cin, 3, 3].
 func (p *winoPlan) addWeightGrad(du []float32, dw []float32) {
-	a, dr, dc := p.s.a, p.dr, p.dc
+	a, dc := p.s.a, p.dc
 	// dw[co][ci] += Gᵀ·dU·G, 16 input channels at a time (contiguous in dU)
 	Parallel(p.cout, 1, func(lo, hi int) {
 		const l = winoLanes
 		var half [3 * 6 * l]float32
 		var res [9 * l]float32
-		xi := dr * dc
+		xi := p.dux
 		for co := lo; co < hi; co++ {
 			for c0 := 0; c0 < p.cin; c0 += l {
 				// down: half[ky][q] = Σ_r Gᵀ[ky][r]·dU[r·a+q]; across: res[ky][kx] = Σ_q Gᵀ[kx][q]·half[ky][q]

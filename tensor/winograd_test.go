@@ -284,3 +284,21 @@ func testWinogradSameBits(t *testing.T) {
 		}
 	}
 }
+
+// skewPoint gives every Winograd point stride an odd number of cache lines, at most one
+// line longer than the data: the a² streams of a tile then fall in different cache sets.
+func TestSkewPoint(t *testing.T) {
+	for n := 16; n <= 1<<16; n += 16 {
+		s := skewPoint(n)
+		if s < n || s > n+16 || s%16 != 0 || s/16%2 != 1 {
+			t.Fatalf("skewPoint(%d) = %d: want the least odd number of 16-float lines ≥ %d", n, s, n)
+		}
+	}
+	// ResNet-18's 512-channel 4×4 layer: its U points would be 1 MiB apart without the skew
+	p := newWinoPlan(winoF4, 64, 512, 4, 4, 512, 1)
+	for name, st := range map[string]int{"V": p.vx, "M": p.mx, "D": p.ddx, "U": p.ux, "dU": p.dux} {
+		if st*4%4096 == 0 {
+			t.Errorf("%s: point stride %d floats is a whole number of pages", name, st)
+		}
+	}
+}
