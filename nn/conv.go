@@ -70,6 +70,27 @@ func (c *Conv2d[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 	return c.dx
 }
 
+// BackwardAdd is Backward with the input gradient added to into (a tensor of the
+// input's shape) instead of stored in the layer's own: the bits of Backward followed by
+// an element-wise sum, in one pass where the input gradient goes through Winograd. It
+// returns into. A layer with NoGrad has no input gradient to add.
+func (c *Conv2d[F]) BackwardAdd(dy, into *tensor.T[F]) *tensor.T[F] {
+	tensor.MustSameShape("nn.Conv2d.BackwardAdd", dy, c.y)
+	tensor.MustSameShape("nn.Conv2d.BackwardAdd", into, c.x)
+	if c.NoGrad {
+		panic("nn.Conv2d.BackwardAdd: the layer has NoGrad set, so no input gradient")
+	}
+	var dw, db []F
+	if !c.Weight.Frozen {
+		dw = c.Weight.Grad.Data
+	}
+	if c.Bias != nil && !c.Bias.Frozen {
+		db = c.Bias.Grad.Data
+	}
+	tensor.Conv2dBackwardAdd(c.shape, c.x.Data, c.Weight.Value.Data, dy.Data, into.Data, dw, db)
+	return into
+}
+
 // Params returns weight and bias.
 func (c *Conv2d[F]) Params() []Named[F] {
 	ps := []Named[F]{{"weight", c.Weight}}

@@ -47,16 +47,19 @@ func (b *BasicBlock[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 	return b.Relu2.ForwardSum(h, sc)
 }
 
-// Backward runs the two branches backwards and adds their input gradients.
+// Backward runs the two branches backwards and adds their input gradients. With the
+// identity shortcut, conv1's input gradient is added straight into the shortcut's
+// gradient (Relu2's input gradient, which the block returns and which no longer holds
+// that gradient alone); the bits are those of the separate sum.
 func (b *BasicBlock[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 	// The ReLUs' masks are taken inside the BatchNorms' passes (BackwardReLU).
 	dbn2, ds := b.BN2.BackwardReLU(dy, b.Relu2)
 	dbn1, _ := b.BN1.BackwardReLU(b.Conv2.Backward(dbn2), b.Relu1)
-	dmain := b.Conv1.Backward(dbn1)
-	dsc := ds
-	if b.Downsample != nil {
-		dsc = b.Downsample.Backward(ds)
+	if b.Downsample == nil {
+		return b.Conv1.BackwardAdd(dbn1, ds)
 	}
+	dmain := b.Conv1.Backward(dbn1)
+	dsc := b.Downsample.Backward(ds)
 	b.dx = tensor.Ensure(b.dx, dmain.Shape...)
 	dm, dc, dx := dmain.Data, dsc.Data, b.dx.Data
 	tensor.Parallel(len(dx), actGrain, func(lo, hi int) { tensor.Add(dm[lo:hi], dc[lo:hi], dx[lo:hi]) })

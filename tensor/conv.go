@@ -137,6 +137,26 @@ func Conv2dBackward[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
 	conv2dBackwardDefault(s, x, w, dy, dx, dw, db)
 }
 
+// Conv2dBackwardAdd is Conv2dBackward with the input gradient added to dx (dx += ∂L/∂x)
+// instead of stored in it: the bits of Conv2dBackward into a scratch slice followed by
+// Add(scratch, dx, dx). Where the input gradient goes through Winograd it is added to dx
+// row by row as it is stored, without the scratch pass; a residual block's shortcut
+// gradient is summed that way.
+func Conv2dBackwardAdd[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
+	s.check("Conv2dBackwardAdd", len(x), len(w), len(dy))
+	if len(dx) != len(x) {
+		panic(fmt.Sprintf("tensor.Conv2dBackwardAdd: dx has %d values, want %d (the input's)", len(dx), len(x)))
+	}
+	if conv3x3InputGradAdd(s, w, dy, dx) {
+		Conv2dBackward(s, x, w, dy, nil, dw, db)
+		return
+	}
+	g := getBuf[F](len(dx))[:len(dx)]
+	defer putBuf(g)
+	Conv2dBackward(s, x, w, dy, g, dw, db)
+	Parallel(len(dx), 1<<15, func(lo, hi int) { Add(g[lo:hi], dx[lo:hi], dx[lo:hi]) })
+}
+
 // conv2dBackwardDefault is Conv2dBackward on the im2col + SGEMM or direct kernels.
 func conv2dBackwardDefault[F Float](s ConvShape, x, w, dy, dx, dw, db []F) {
 	if s.useGemm() {

@@ -751,3 +751,51 @@ func TestConvTapsMultiSameBits(t *testing.T) {
 		}
 	}
 }
+
+// Conv2dBackwardAdd gives the bits of Conv2dBackward followed by an Add into dx, and
+// the same weight and bias gradients, on the Winograd path and on the default kernels
+// (stride 2, 1×1, float64).
+func TestConv2dBackwardAddSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 8))
+	shapes := []ConvShape{
+		{N: 4, Cin: 32, H: 12, W: 12, Cout: 48, KH: 3, KW: 3, Stride: 1, Pad: 1}, // Winograd where the CPU has it
+		{N: 3, Cin: 16, H: 9, W: 9, Cout: 32, KH: 3, KW: 3, Stride: 2, Pad: 1},
+		{N: 2, Cin: 16, H: 8, W: 8, Cout: 32, KH: 1, KW: 1, Stride: 2, Pad: 0},
+	}
+	for _, s := range shapes {
+		ho, wo := s.OutSize()
+		x, w := randSlice32(rng, s.N*s.Cin*s.H*s.W), randSlice32(rng, s.Cout*s.Cin*s.KH*s.KW)
+		dy, base := randSlice32(rng, s.N*s.Cout*ho*wo), randSlice32(rng, len(x))
+		t.Run(fmt.Sprintf("%+v/float32", s), func(t *testing.T) { checkBackwardAdd(t, s, x, w, dy, base) })
+		t.Run(fmt.Sprintf("%+v/float64", s), func(t *testing.T) {
+			checkBackwardAdd(t, s, widen(x), widen(w), widen(dy), widen(base))
+		})
+	}
+}
+
+func widen(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, f := range v {
+		out[i] = float64(f)
+	}
+	return out
+}
+
+func checkBackwardAdd[F Float](t *testing.T, s ConvShape, x, w, dy, base []F) {
+	dx0, dw0, db0 := make([]F, len(x)), make([]F, len(w)), make([]F, s.Cout)
+	Conv2dBackward(s, x, w, dy, dx0, dw0, db0)
+	want := make([]F, len(x))
+	Add(dx0, base, want)
+	dx, dw, db := slices.Clone(base), make([]F, len(w)), make([]F, s.Cout)
+	Conv2dBackwardAdd(s, x, w, dy, dx, dw, db)
+	for _, c := range []struct {
+		name      string
+		got, want []F
+	}{{"dx", dx, want}, {"dw", dw, dw0}, {"db", db, db0}} {
+		for i := range c.got {
+			if c.got[i] != c.want[i] || math.Signbit(float64(c.got[i])) != math.Signbit(float64(c.want[i])) {
+				t.Fatalf("%s[%d] = %v, want %v", c.name, i, c.got[i], c.want[i])
+			}
+		}
+	}
+}

@@ -375,8 +375,8 @@ func (wk *winoWork) free() {
 }
 
 // storeRows writes Y = Aᵀ·M·A of the block's tile rows g0 … g1−1 (M = wk.mm) into y
-// ([n, cout, ho, wo]).
-func (p *winoPlan) storeRows(y []float32, g0, g1 int, wk *winoWork) {
+// ([n, cout, ho, wo]), or with add set adds it to y.
+func (p *winoPlan) storeRows(y []float32, g0, g1 int, wk *winoWork, add bool) {
 	const l = winoLanes
 	m, a := p.s.m, p.s.a
 	xi := p.mx
@@ -409,14 +409,20 @@ func (p *winoPlan) storeRows(y []float32, g0, g1 int, wk *winoWork) {
 				}
 			}
 			for c := 0; c < chans; c++ {
-				copy(y[(img*p.cout+c0+c)*plane+ty*m*p.wo:][:run], wk.cm[c*run:])
+				dst, src := y[(img*p.cout+c0+c)*plane+ty*m*p.wo:][:run], wk.cm[c*run:][:run]
+				if add {
+					Add(src, dst, dst)
+				} else {
+					copy(dst, src)
+				}
 			}
 		}
 	}
 }
 
-// forward computes y = conv(x, w) + b with w [cout, cin, 3, 3].
-func (p *winoPlan) forward(x, w, b, y []float32) {
+// forward computes y = conv(x, w) + b with w [cout, cin, 3, 3], or with add set (and b
+// nil) adds conv(x, w) to y.
+func (p *winoPlan) forward(x, w, b, y []float32, add bool) {
 	u := p.weightTransform(w)
 	defer putBuf(u)
 	a := p.s.a
@@ -440,7 +446,7 @@ func (p *winoPlan) forward(x, w, b, y []float32) {
 					}
 				}
 			}
-			p.storeRows(y, g0, g1, wk)
+			p.storeRows(y, g0, g1, wk, add)
 		}
 	})
 	if b == nil {
@@ -454,9 +460,10 @@ func (p *winoPlan) forward(x, w, b, y []float32) {
 	})
 }
 
-// inputGrad sets dx to the gradient of conv(x, w) from dy: the plan p is the one of
-// the flipped convolution (dy as input, padding 2 − pad, cin = Cout, cout = Cin).
-func (p *winoPlan) inputGrad(w, dy, dx []float32) {
+// inputGrad sets dx to the gradient of conv(x, w) from dy, or with add set adds it to
+// dx: the plan p is the one of the flipped convolution (dy as input, padding 2 − pad,
+// cin = Cout, cout = Cin).
+func (p *winoPlan) inputGrad(w, dy, dx []float32, add bool) {
 	// Flipped, transposed weights w'[ci][co][ky][kx] = w[co][ci][2−ky][2−kx].
 	cin, cout := p.cout, p.cin // of the original convolution
 	wf := getBuf[float32](len(w))[:len(w)]
@@ -472,7 +479,7 @@ func (p *winoPlan) inputGrad(w, dy, dx []float32) {
 			}
 		}
 	})
-	p.forward(dy, wf, nil, dx)
+	p.forward(dy, wf, nil, dx, add)
 }
 
 // winoGradChunkFloats bounds the transformed x and dy the weight gradient holds at once.

@@ -154,7 +154,7 @@ func conv3x3Forward[F Float](s ConvShape, x, w, b, y []F) bool {
 	if a == 0 {
 		return false
 	}
-	winoPlanFor(s, a).forward(x32, w32, b32, y32)
+	winoPlanFor(s, a).forward(x32, w32, b32, y32, false)
 	return true
 }
 
@@ -181,7 +181,7 @@ func conv3x3Backward[F Float](s ConvShape, x, w, dy, dx, dw, db []F) bool {
 		return false
 	}
 	if adx != 0 {
-		winoInputGradPlan(s, adx).inputGrad(w32, dy32, dx32)
+		winoInputGradPlan(s, adx).inputGrad(w32, dy32, dx32, false)
 		dx32 = nil
 	}
 	if adw != 0 {
@@ -189,5 +189,20 @@ func conv3x3Backward[F Float](s ConvShape, x, w, dy, dx, dw, db []F) bool {
 		dw32 = nil
 	}
 	conv2dBackwardDefault(s, x32, w32, dy32, dx32, dw32, db32) // what is left, and the bias gradient
+	return true
+}
+
+// conv3x3InputGradAdd adds the input gradient of s to dx through Winograd when that is
+// the path of s, and reports whether it did.
+func conv3x3InputGradAdd[F Float](s ConvShape, w, dy, dx []F) bool {
+	w32, ok := any(w).([]float32)
+	if !ok || !winoEligible(s) {
+		return false
+	}
+	a := conv3x3Choice(s, passInputGrad)
+	if a == 0 {
+		return false
+	}
+	winoInputGradPlan(s, a).inputGrad(w32, any(dy).([]float32), any(dx).([]float32), true)
 	return true
 }

@@ -117,14 +117,27 @@ func testWinogradMatchesDirect(t *testing.T) {
 				for i := range y {
 					y[i] = float32(math.NaN()) // must be overwritten
 				}
-				plan(winoPlanFor(s, a)).forward(x, w, b, y)
+				plan(winoPlanFor(s, a)).forward(x, w, b, y, false)
 				checkRel(t, name+" forward", y, y0)
 				dx := make([]float32, len(x))
 				for i := range dx {
 					dx[i] = float32(math.NaN())
 				}
-				plan(winoInputGradPlan(s, a)).inputGrad(w, dy, dx)
+				plan(winoInputGradPlan(s, a)).inputGrad(w, dy, dx, false)
 				checkRel(t, name+" input gradient", dx, dx0)
+				// with add set, the same gradient is added to what dx holds, bit for bit
+				acc := make([]float32, len(x))
+				for i := range acc {
+					acc[i] = float32(i%11) - 5.5
+				}
+				want := make([]float32, len(x))
+				Add(dx, acc, want)
+				plan(winoInputGradPlan(s, a)).inputGrad(w, dy, acc, true)
+				for i := range acc {
+					if math.Float32bits(acc[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s: input gradient added at %d: %v, want %v", name, i, acc[i], want[i])
+					}
+				}
 				// dw accumulates: start from 1 and compare with 1 + dw0, in both summation orders
 				for _, byBlock := range []bool{false, true} {
 					dw, want := make([]float32, len(w)), make([]float32, len(w))
@@ -268,7 +281,7 @@ func testWinogradSameBits(t *testing.T) {
 		var ys, dws [2][]float32
 		for r := range ys {
 			ys[r] = make([]float32, len(dy))
-			winoPlanFor(s, a).forward(x, w, nil, ys[r])
+			winoPlanFor(s, a).forward(x, w, nil, ys[r], false)
 			dws[r] = make([]float32, len(w))
 			winoPlanFor(s, a).weightGrad(x, dy, dws[r])
 		}
