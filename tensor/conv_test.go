@@ -768,17 +768,9 @@ func TestConv2dBackwardAddSameBits(t *testing.T) {
 		dy, base := randSlice32(rng, s.N*s.Cout*ho*wo), randSlice32(rng, len(x))
 		t.Run(fmt.Sprintf("%+v/float32", s), func(t *testing.T) { checkBackwardAdd(t, s, x, w, dy, base) })
 		t.Run(fmt.Sprintf("%+v/float64", s), func(t *testing.T) {
-			checkBackwardAdd(t, s, widen(x), widen(w), widen(dy), widen(base))
+			checkBackwardAdd(t, s, to64(x), to64(w), to64(dy), to64(base))
 		})
 	}
-}
-
-func widen(v []float32) []float64 {
-	out := make([]float64, len(v))
-	for i, f := range v {
-		out[i] = float64(f)
-	}
-	return out
 }
 
 func checkBackwardAdd[F Float](t *testing.T, s ConvShape, x, w, dy, base []F) {

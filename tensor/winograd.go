@@ -565,8 +565,8 @@ func (p *winoPlan) weightGradByPoint(x, dy []float32) []float32 {
 	rc := p.gradRows
 	tc := rc * p.tw
 	// slack: the product kernel reads whole 14×32 tiles
-	vx, dx := skewPoint(tc*p.cinp), skewPoint(tc*p.coup)
-	v, d := getBuf[float32](a*a*vx+winoTileCols), getBuf[float32](a*a*dx+winoTileCols)
+	vx, ddx := skewPoint(tc*p.cinp), skewPoint(tc*p.coup) // point strides of V and D
+	v, d := getBuf[float32](a*a*vx+winoTileCols), getBuf[float32](a*a*ddx+winoTileCols)
 	defer putBuf(v)
 	defer putBuf(d)
 	for c0 := 0; c0 < p.rows; c0 += rc {
@@ -581,7 +581,7 @@ func (p *winoPlan) weightGradByPoint(x, dy []float32) []float32 {
 				g0, g1 := blockRows(c0, c1-c0, nb, blk)
 				t0 := (g0 - c0) * p.tw
 				p.transformRows(v[t0*p.cinp:], p.cinp, vx, x, p.cin, p.h, p.w, p.pad, p.s.bt, g0, g1, st, half)
-				p.transformRows(d[t0*p.coup:], p.coup, dx, dy, p.cout, p.ho, p.wo, 0, p.s.aa, g0, g1, st, half)
+				p.transformRows(d[t0*p.coup:], p.coup, ddx, dy, p.cout, p.ho, p.wo, 0, p.s.aa, g0, g1, st, half)
 			}
 		})
 		var beta float32
@@ -589,7 +589,7 @@ func (p *winoPlan) weightGradByPoint(x, dy []float32) []float32 {
 			beta = 1
 		}
 		Parallel(a*a, 1, func(lo, hi int) {
-			p.gradProducts(d, dx, v, vx, nt, du, lo, hi, beta)
+			p.gradProducts(d, ddx, v, vx, nt, du, lo, hi, beta)
 		})
 	}
 	return du
