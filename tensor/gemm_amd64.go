@@ -21,13 +21,16 @@
 //     leak) and acc + beta·C otherwise; later slices add. Edge tiles are computed into a
 //     scratch tile and merged into C in Go.
 //   - Parallelism: up to 2^22 multiply-adds, or with Workers = 1, one goroutine does it
-//     all. Above, op(B) is packed once into a buffer all goroutines share, and they take
-//     chunks of row tiles of C from an atomic cursor (guided self-scheduling: big chunks
-//     first, small ones last), each packing only its own rows of A. Nothing is packed
-//     twice, and a helper that starts late or shares its core with other work just takes
-//     fewer chunks. Very short C (fewer than 2·Workers row tiles) splits its columns
-//     instead. Pack buffers live in free lists (freelist.go), so steady-state calls do not allocate
-//     them.
+//     all. Above, op(B) is packed once, k block by k block by all goroutines, into a
+//     buffer they share, and they take chunks of row tiles of C from an atomic cursor
+//     (guided self-scheduling: big chunks first, small ones last), each packing only its
+//     own rows of A. Nothing is packed twice, and a helper that starts late or shares its
+//     core with other work just takes fewer chunks. Very short C (fewer than 2·Workers
+//     row tiles) splits its columns instead. Pack buffers live in free lists
+//     (freelist.go), so steady-state calls do not allocate them.
+//   - Narrow products (gemm_narrow_amd64.go): C with 16 columns, alpha 1 and beta 0 (the
+//     attention products of a 16-wide head) skip the packing and run 14-row kernels on
+//     A and B where they lie, with the packed kernel's bits.
 //   - Dispatch: init installs this path with the AVX-512 kernel when the CPU and OS
 //     support AVX-512F, with the AVX2 kernel on AVX2+FMA, and otherwise the pure-Go
 //     sgemmGo. -tags purego forces sgemmGo; -tags openblas uses cblas_sgemm.
@@ -141,6 +144,10 @@ func sgemmFastSerial(transA, transB bool, m, n, k int, alpha float32, a []float3
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
+	if narrowFits(activeKernel, transB, n, k, alpha, beta) {
+		sgemmNarrow16(transA, m, k, a, lda, b, ldb, c, ldc)
+		return
+	}
 	sgemmBlock(activeKernel, transA, transB, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
@@ -157,6 +164,10 @@ func availableKernels() []*microKernel {
 }
 
 func sgemmFast(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m > 0 && m*n*k <= parallelWork && narrowFits(activeKernel, transB, n, k, alpha, beta) {
+		sgemmNarrow16(transA, m, k, a, lda, b, ldb, c, ldc)
+		return
+	}
 	sgemmPacked(activeKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
@@ -260,20 +271,35 @@ func sgemmShared(kr *microKernel, w int, transA, transB bool, m, n, k int, alpha
 				kr.pool.Put(buf)
 			}
 		}
-		// Start the helpers first, so that they wake up while op(B)[:, jc:jc+nb] is being
-		// packed: k block pc goes to bs[pc·nbPad:], its panel jr to bs[pc·nbPad + jr·kb:]
-		// (kb×nr, as in sgemmBlock).
+		// op(B)[:, jc:jc+nb] is packed by k block: block pc goes to bs[pc·nbPad:], its
+		// panel jr to bs[pc·nbPad + jr·kb:] (kb×nr, as in sgemmBlock). Every goroutine
+		// takes blocks from a counter until none is left (a weight gradient's B is the
+		// whole activation, megabytes long, and one goroutine alone would keep the others
+		// waiting), and whoever packs the last block closes packed.
+		nk := (k + kr.kc - 1) / kr.kc
+		var packNext, packDone atomic.Int64
+		packSome := func() {
+			for {
+				q := int(packNext.Add(1) - 1)
+				if q >= nk {
+					return
+				}
+				pc := q * kr.kc
+				packB(kr, bs[pc*nbPad:], transB, b, ldb, pc, min(kr.kc, k-pc), jc, nb, nr)
+				if packDone.Add(1) == int64(nk) {
+					close(packed)
+				}
+			}
+		}
 		for g := 1; g < min(w, mt/minTiles); g++ {
 			go func() {
+				packSome()
 				<-packed
 				work()
 			}()
 		}
-		for pc := 0; pc < k; pc += kr.kc {
-			kb := min(kr.kc, k-pc)
-			packB(kr, bs[pc*nbPad:], transB, b, ldb, pc, kb, jc, nb, nr)
-		}
-		close(packed)
+		packSome()
+		<-packed
 		work()
 		// Helpers may still be finishing chunks: spin briefly (a chunk is short, and a
 		// parked goroutine is slow to wake), then block. Helpers that never got a chunk

@@ -148,9 +148,80 @@ func main() {
 	transpose16()
 	packA6()
 	transpose8Strips()
+	for rows := 1; rows <= narrowRows; rows++ {
+		narrow16(rows)
+	}
 	if err := os.WriteFile("gemm_amd64.s", out.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
+}
+
+// narrowRows is the most rows of C one narrow16 kernel keeps in registers.
+const narrowRows = 14
+
+// narrow16 emits sgemmNarrow16R<rows>AVX512, which computes rows×16 of C from unpacked
+// operands:
+//
+//	c[r·ldc + j] = Σ_p a[r·sr + p·sp] · b[p·ldb + j]    (j < 16, p = 0 … k-1 in order)
+//
+// One ZMM accumulator per row, zeroed, then one VFMADD231PS per (p, r), the order of the
+// packed micro-kernel, so the sums have its bits. Row r of A is read at base + r·sr with
+// the scaled-index forms of sr, 3·sr and 5·sr: rows 0–6 from AX, rows 7–13 from R11 =
+// AX + 7·sr. k must be at least 1.
+func narrow16(rows int) {
+	name := fmt.Sprintf("sgemmNarrow16R%dAVX512", rows)
+	p("// func %s(k int, a *float32, sr, sp int, b *float32, ldb int, c *float32, ldc int)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
+	p("\tMOVQ k+0(FP), CX")
+	p("\tMOVQ a+8(FP), AX")
+	p("\tMOVQ sr+16(FP), R8")
+	p("\tSHLQ $2, R8")
+	p("\tMOVQ sp+24(FP), SI")
+	p("\tSHLQ $2, SI")
+	p("\tMOVQ b+32(FP), BX")
+	p("\tMOVQ ldb+40(FP), DX")
+	p("\tSHLQ $2, DX")
+	p("\tMOVQ c+48(FP), DI")
+	p("\tMOVQ ldc+56(FP), R12")
+	p("\tSHLQ $2, R12")
+	p("\tLEAQ (R8)(R8*2), R9")
+	p("\tLEAQ (R8)(R8*4), R10")
+	p("\tLEAQ (R9)(R8*4), R11")
+	p("\tADDQ AX, R11")
+	// offsets of rows 0–6 from a base register
+	off := []string{"(%s)", "(%s)(R8*1)", "(%s)(R8*2)", "(%s)(R9*1)", "(%s)(R8*4)", "(%s)(R10*1)", "(%s)(R9*2)"}
+	addr := func(r int) string {
+		base := "AX"
+		if r >= 7 {
+			base = "R11"
+		}
+		return fmt.Sprintf(off[r%7], base)
+	}
+	for r := 0; r < rows; r++ {
+		p("\tVPXORD Z%d, Z%d, Z%d", r, r, r)
+	}
+	p("%s_loop:", name)
+	p("\tVMOVUPS (BX), Z14")
+	for r := 0; r < rows; r++ {
+		p("\tVBROADCASTSS %s, Z%d", addr(r), 16+r)
+		p("\tVFMADD231PS Z%d, Z14, Z%d", 16+r, r)
+	}
+	p("\tADDQ SI, AX")
+	if rows > 7 {
+		p("\tADDQ SI, R11")
+	}
+	p("\tADDQ DX, BX")
+	p("\tDECQ CX")
+	p("\tJNE %s_loop", name)
+	for r := 0; r < rows; r++ {
+		p("\tVMOVUPS Z%d, (DI)", r)
+		if r < rows-1 {
+			p("\tADDQ R12, DI")
+		}
+	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
 }
 
 // transpose16 emits sgemmPackTrans16AVX512, which packs 16 p values at a time by loading

@@ -3,6 +3,7 @@
 package tensor
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -75,5 +76,72 @@ func TestSgemmSharedBlocks(t *testing.T) {
 					padA: 2, padB: 3, padC: 1}, paths)
 			}
 		})
+	}
+}
+
+// The narrow kernels give the packed AVX-512 driver's bits for every row count and chunk
+// split (1 … 70 rows), both layouts of A, padded strides, k from 1 to one full k slice,
+// signed zeros and a NaN-filled C (beta 0 must not read it); and the active Sgemm takes
+// the narrow path exactly when narrowFits says so.
+func TestNarrow16SameBits(t *testing.T) {
+	if !cpu.X86.HasAVX512F {
+		t.Skip("no AVX-512F: the narrow kernels are not used on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	fill := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			switch rng.IntN(8) {
+			case 0:
+				v[i] = float32(math.Copysign(0, -1))
+			case 1:
+				v[i] = 0
+			default:
+				v[i] = float32(rng.NormFloat64())
+			}
+		}
+		return v
+	}
+	for _, m := range []int{1, 2, 7, 8, 13, 14, 15, 27, 29, 42, 65, 70} {
+		for _, k := range []int{1, 3, 16, 65, 256} {
+			for _, transA := range []bool{false, true} {
+				lda, ldb, ldc := k+3, 16+5, 16+2
+				if transA {
+					lda = m + 1
+				}
+				rowsA := m
+				if transA {
+					rowsA = k
+				}
+				a, b := fill(rowsA*lda), fill(k*ldb)
+				want, got := make([]float32, m*ldc), make([]float32, m*ldc)
+				for i := range got {
+					want[i], got[i] = float32(math.NaN()), float32(math.NaN())
+				}
+				sgemmPacked(kernelAVX512, transA, false, m, 16, k, 1, a, lda, b, ldb, 0, want, ldc)
+				sgemmNarrow16(transA, m, k, a, lda, b, ldb, got, ldc)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("m=%d k=%d transA=%v: c[%d] = %v (%#x), packed driver %v (%#x)", m, k, transA, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+					}
+				}
+			}
+		}
+	}
+	for _, c := range []struct {
+		transB      bool
+		n, k        int
+		alpha, beta float32
+		want        bool
+	}{
+		{false, 16, 65, 1, 0, true}, {true, 16, 65, 1, 0, false}, {false, 17, 65, 1, 0, false},
+		{false, 16, 65, 0.5, 0, false}, {false, 16, 65, 1, 1, false}, {false, 16, 257, 1, 0, false},
+	} {
+		if got := narrowFits(kernelAVX512, c.transB, c.n, c.k, c.alpha, c.beta); got != c.want {
+			t.Errorf("narrowFits(%+v) = %v", c, got)
+		}
+	}
+	if narrowFits(kernelAVX2, false, 16, 65, 1, 0) {
+		t.Error("narrowFits accepts the AVX2 kernel")
 	}
 }

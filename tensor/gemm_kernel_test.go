@@ -191,3 +191,51 @@ func TestSgemmPathsDegenerate(t *testing.T) {
 		}
 	}
 }
+
+// Gemm with alpha and Gemm with alpha 1 on alpha·A (A scaled first, rounded once per
+// element) give the same bits on every path, float32 and float64: each path multiplies
+// alpha into A before the products. nn.MultiheadAttention relies on it to scale dS once
+// and take the alpha-1 kernels.
+func TestGemmAlphaFoldSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, s := range [][3]int{{65, 16, 65}, {30, 40, 50}, {200, 16, 300}} {
+		m, n, k := s[0], s[1], s[2]
+		for _, transA := range []bool{false, true} {
+			a32, b32 := make([]float32, m*k), make([]float32, k*n)
+			for i := range a32 {
+				a32[i] = float32(rng.NormFloat64())
+			}
+			for i := range b32 {
+				b32[i] = float32(rng.NormFloat64())
+			}
+			lda := k
+			if transA {
+				lda = m
+			}
+			alpha := float32(0.3)
+			scaled := append([]float32(nil), a32...)
+			Scale(alpha, scaled)
+			for _, p := range sgemmPaths() {
+				want, got := make([]float32, m*n), make([]float32, m*n)
+				p.fn(transA, false, m, n, k, alpha, a32, lda, b32, n, 0, want, n)
+				p.fn(transA, false, m, n, k, 1, scaled, lda, b32, n, 0, got, n)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s %dx%dx%d transA=%v: c[%d] = %v with alpha folded into A, %v with alpha", p.name, m, n, k, transA, i, got[i], want[i])
+					}
+				}
+			}
+			a64, b64 := to64(a32), to64(b32)
+			scaled64 := append([]float64(nil), a64...)
+			Scale(float64(alpha), scaled64)
+			want, got := make([]float64, m*n), make([]float64, m*n)
+			Dgemm(transA, false, m, n, k, float64(alpha), a64, lda, b64, n, 0, want, n)
+			Dgemm(transA, false, m, n, k, 1, scaled64, lda, b64, n, 0, got, n)
+			for i := range want {
+				if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+					t.Fatalf("Dgemm %dx%dx%d transA=%v: c[%d] = %v with alpha folded into A, %v with alpha", m, n, k, transA, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
