@@ -118,9 +118,12 @@ func (a *MultiheadAttention[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 			tensor.Gemm(true, false, l, hd, l, 1, pm, l, do, d, 0, dv, 3*d)
 			// P = softmax(S): dS = P ⊙ (dP − rowsum(dP ⊙ P)).
 			SoftmaxRowsBackward(dpm, dpm, pm, l)
-			// S = scale · Q Kᵀ: dQ = scale · dS K, dK = scale · dSᵀ Q.
-			tensor.Gemm(false, false, l, hd, l, scale, dpm, l, k, 3*d, 0, dq, 3*d)
-			tensor.Gemm(true, false, l, hd, l, scale, dpm, l, q, 3*d, 0, dk, 3*d)
+			// S = scale · Q Kᵀ: dQ = (scale · dS) K, dK = (scale · dS)ᵀ Q. Scaling dS
+			// first rounds each scale · dS once, as Gemm's alpha would, and leaves
+			// products with alpha 1, which take the narrow 16-column kernels.
+			tensor.Scale(scale, dpm)
+			tensor.Gemm(false, false, l, hd, l, 1, dpm, l, k, 3*d, 0, dq, 3*d)
+			tensor.Gemm(true, false, l, hd, l, 1, dpm, l, q, 3*d, 0, dk, 3*d)
 		}
 	})
 	putScratch(dp)

@@ -36,16 +36,77 @@ func SoftmaxRows[F tensor.Float](dst, src []F, cols int) {
 }
 
 // softmaxRows32 is SoftmaxRows for float32: the same algorithm with tensor.ExpNeg (relative
-// error 1e-8, far below float32 resolution) in blocks converted to float64 first, about
-// three times faster than math.Exp element by element (see geluForward32).
+// error 1e-8, far below float32 resolution) on values converted to float64 first, about
+// three times faster than math.Exp element by element (see geluForward32). Short rows (the
+// 65 tokens of an attention row) go in batches that fill softmaxBlock, so that one
+// ExpNegInPlace call serves many rows and four rows' sums run side by side; each row's sum
+// still adds its terms in column order, so the bits do not depend on the batching.
 func softmaxRows32(dst, src []float32, cols int) {
-	var buf [gelu32Block]float64
+	var buf [softmaxBlock]float64
+	if cols > softmaxBlock {
+		softmaxLongRows32(dst, src, cols, buf[:])
+		return
+	}
+	rows := len(src) / cols
+	batch := softmaxBlock / cols
+	var sums [4]float64
+	for r0 := 0; r0 < rows; r0 += batch {
+		nr := min(batch, rows-r0)
+		s, d := src[r0*cols:(r0+nr)*cols], dst[r0*cols:(r0+nr)*cols]
+		b := buf[:nr*cols]
+		for i := 0; i < nr; i++ {
+			row := s[i*cols : (i+1)*cols]
+			tensor.ShiftToFloat64(b[i*cols:(i+1)*cols], row, tensor.MaxOrdered32(row))
+		}
+		tensor.ExpNegInPlace(b)
+		i := 0
+		for ; i+4 <= nr; i += 4 {
+			sums = sumStore4(b[i*cols:], d[i*cols:], cols)
+			for q, sum := range sums {
+				tensor.Scale(float32(1/sum), d[(i+q)*cols:(i+q+1)*cols])
+			}
+		}
+		for ; i < nr; i++ {
+			var sum float64
+			out := d[i*cols : (i+1)*cols]
+			for j, v := range b[i*cols : (i+1)*cols] {
+				sum += v
+				out[j] = float32(v)
+			}
+			tensor.Scale(float32(1/sum), out)
+		}
+	}
+}
+
+// softmaxBlock is the float64 buffer of softmaxRows32 (8 KiB, on the stack).
+const softmaxBlock = 1024
+
+// sumStore4 stores four consecutive rows of b (cols each) into d as float32 and returns
+// the rows' float64 sums, each added in column order (four independent chains).
+func sumStore4(b []float64, d []float32, cols int) [4]float64 {
+	b0, b1, b2, b3 := b[:cols], b[cols:2*cols], b[2*cols:3*cols], b[3*cols:4*cols]
+	d0, d1, d2, d3 := d[:cols], d[cols:2*cols], d[2*cols:3*cols], d[3*cols:4*cols]
+	var s0, s1, s2, s3 float64
+	for j := range b0 {
+		v0, v1, v2, v3 := b0[j], b1[j], b2[j], b3[j]
+		s0 += v0
+		s1 += v1
+		s2 += v2
+		s3 += v3
+		d0[j], d1[j], d2[j], d3[j] = float32(v0), float32(v1), float32(v2), float32(v3)
+	}
+	return [4]float64{s0, s1, s2, s3}
+}
+
+// softmaxLongRows32 is softmaxRows32 for rows longer than the buffer: one row at a time,
+// in blocks of len(buf).
+func softmaxLongRows32(dst, src []float32, cols int, buf []float64) {
 	for r := 0; r+cols <= len(src); r += cols {
 		s, d := src[r:r+cols], dst[r:r+cols]
 		m := tensor.MaxOrdered32(s) // ±0 ties may differ in sign: v − m is then ±0, eᵛ⁻ᵐ is 1 either way
 		var sum float64
-		for lo := 0; lo < cols; lo += gelu32Block {
-			hi := min(lo+gelu32Block, cols)
+		for lo := 0; lo < cols; lo += len(buf) {
+			hi := min(lo+len(buf), cols)
 			b := buf[:hi-lo]
 			tensor.ShiftToFloat64(b, s[lo:hi], m)
 			tensor.ExpNegInPlace(b)
