@@ -411,9 +411,7 @@ func geluForward32(x, y []float32) {
 	for lo := 0; lo < len(x); lo += gelu32Block {
 		hi := min(lo+gelu32Block, len(x))
 		b := buf[:hi-lo]
-		for i, v := range x[lo:hi] {
-			b[i] = float64(v)
-		}
+		tensor.ShiftToFloat64(b, x[lo:hi], 0) // float64(x − 0) = float64(x), −0 and NaN included
 		tensor.GELUInPlace(b)
 		out := y[lo:hi]
 		for i, v := range b {
@@ -428,9 +426,7 @@ func geluBackward32(x, dy, dx []float32) {
 	for lo := 0; lo < len(x); lo += gelu32Block {
 		hi := min(lo+gelu32Block, len(x))
 		b := buf[:hi-lo]
-		for i, v := range x[lo:hi] {
-			b[i] = float64(v)
-		}
+		tensor.ShiftToFloat64(b, x[lo:hi], 0) // float64(x − 0) = float64(x), −0 and NaN included
 		tensor.GELUGradInPlace(b)
 		g, out := dy[lo:hi], dx[lo:hi]
 		for i, v := range b {

@@ -65,9 +65,7 @@ func (a *MultiheadAttention[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 
 	// QKV projection: one Gemm over all N·L tokens.
 	rows := n * l
-	for r := 0; r < rows; r++ {
-		copy(a.qkv[r*3*d:(r+1)*3*d], a.InProjBias.Value.Data)
-	}
+	tensor.FillRows(a.qkv, a.InProjBias.Value.Data)
 	tensor.Gemm(false, true, rows, 3*d, d, 1, x.Data, d, a.InProjWeight.Value.Data, d, 1, a.qkv, 3*d)
 
 	scale := F(1 / math.Sqrt(float64(hd)))
@@ -133,12 +131,7 @@ func (a *MultiheadAttention[F]) Backward(dy *tensor.T[F]) *tensor.T[F] {
 		tensor.Gemm(true, false, 3*d, d, rows, 1, dqkv, 3*d, a.x.Data, d, 1, a.InProjWeight.Grad.Data, d)
 	}
 	if !a.InProjBias.Frozen {
-		g := a.InProjBias.Grad.Data
-		for r := 0; r < rows; r++ {
-			for j, v := range dqkv[r*3*d : (r+1)*3*d] {
-				g[j] += v
-			}
-		}
+		tensor.AddRowSums(a.InProjBias.Grad.Data, dqkv[:rows*3*d])
 	}
 	a.dx = ensureGrad(a.dx, n, l, d)
 	tensor.Gemm(false, false, rows, d, 3*d, 1, dqkv, 3*d, a.InProjWeight.Value.Data, d, 0, a.dx.Data, d)

@@ -147,6 +147,10 @@ func LogSoftmaxRows[F tensor.Float](dst, src []F, cols int) {
 func SoftmaxRowsBackward[F tensor.Float](dx, dy, y []F, cols int) {
 	checkSoftmaxRows("nn.SoftmaxRowsBackward", len(dx), len(y), cols)
 	checkSoftmaxRows("nn.SoftmaxRowsBackward", len(dy), len(y), cols)
+	if y32, ok := any(y).([]float32); ok {
+		softmaxRowsBackward32(any(dx).([]float32), any(dy).([]float32), y32, cols)
+		return
+	}
 	for r := 0; r+cols <= len(y); r += cols {
 		yr, gr, dr := y[r:r+cols], dy[r:r+cols], dx[r:r+cols]
 		var dot float64
@@ -156,6 +160,45 @@ func SoftmaxRowsBackward[F tensor.Float](dx, dy, y []F, cols int) {
 		d := F(dot)
 		for j, v := range yr {
 			dr[j] = v * (gr[j] - d)
+		}
+	}
+}
+
+// softmaxRowsBackward32 is SoftmaxRowsBackward for float32, four rows side by side: each
+// row's float64 dot product still adds its (exact) products in column order, so the bits
+// are those of the row-at-a-time loop.
+func softmaxRowsBackward32(dx, dy, y []float32, cols int) {
+	rows := len(y) / cols
+	r := 0
+	for ; r+4 <= rows; r += 4 {
+		o := r * cols
+		y0, y1, y2, y3 := y[o:o+cols], y[o+cols:o+2*cols], y[o+2*cols:o+3*cols], y[o+3*cols:o+4*cols]
+		g0, g1, g2, g3 := dy[o:o+cols], dy[o+cols:o+2*cols], dy[o+2*cols:o+3*cols], dy[o+3*cols:o+4*cols]
+		var s0, s1, s2, s3 float64
+		for j := range y0 {
+			s0 += float64(y0[j]) * float64(g0[j])
+			s1 += float64(y1[j]) * float64(g1[j])
+			s2 += float64(y2[j]) * float64(g2[j])
+			s3 += float64(y3[j]) * float64(g3[j])
+		}
+		d0, d1, d2, d3 := float32(s0), float32(s1), float32(s2), float32(s3)
+		x0, x1, x2, x3 := dx[o:o+cols], dx[o+cols:o+2*cols], dx[o+2*cols:o+3*cols], dx[o+3*cols:o+4*cols]
+		for j := range y0 {
+			x0[j] = y0[j] * (g0[j] - d0)
+			x1[j] = y1[j] * (g1[j] - d1)
+			x2[j] = y2[j] * (g2[j] - d2)
+			x3[j] = y3[j] * (g3[j] - d3)
+		}
+	}
+	for ; r < rows; r++ {
+		yr, gr, xr := y[r*cols:(r+1)*cols], dy[r*cols:(r+1)*cols], dx[r*cols:(r+1)*cols]
+		var dot float64
+		for j, v := range yr {
+			dot += float64(v) * float64(gr[j])
+		}
+		d := float32(dot)
+		for j, v := range yr {
+			xr[j] = v * (gr[j] - d)
 		}
 	}
 }

@@ -31,3 +31,40 @@ func TestSoftmaxRows32BatchSameBits(t *testing.T) {
 		}
 	}
 }
+
+// The four-rows-at-a-time float32 softmax backward gives the bits of the row-at-a-time
+// formula, with and without dx aliasing dy, for row counts that leave 0–3 rows over.
+func TestSoftmaxRowsBackward32SameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, cols := range []int{1, 65, 130} {
+		for _, rows := range []int{1, 4, 6, 11} {
+			y, dy := make([]float32, rows*cols), make([]float32, rows*cols)
+			for i := range dy {
+				dy[i] = float32(rng.NormFloat64())
+			}
+			for i := range y {
+				y[i] = float32(rng.NormFloat64())
+			}
+			softmaxRows32(y, y, cols)
+			want := make([]float32, len(y))
+			for r := 0; r < rows; r++ {
+				var dot float64
+				for j := 0; j < cols; j++ {
+					dot += float64(y[r*cols+j]) * float64(dy[r*cols+j])
+				}
+				d := float32(dot)
+				for j := 0; j < cols; j++ {
+					want[r*cols+j] = y[r*cols+j] * (dy[r*cols+j] - d)
+				}
+			}
+			got := make([]float32, len(y))
+			SoftmaxRowsBackward(got, dy, y, cols)
+			SoftmaxRowsBackward(dy, dy, y, cols)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) || math.Float32bits(dy[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("cols %d rows %d: element %d = %v (in place %v), row by row %v", cols, rows, i, got[i], dy[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -94,9 +94,7 @@ func (l *TransposedLinear[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 	l.y = tensor.Ensure(l.y, append(append([]int(nil), x.Shape[:len(x.Shape)-1]...), l.Out)...)
 	var beta F
 	if l.Bias != nil {
-		for r := 0; r < rows; r++ {
-			copy(l.y.Data[r*l.Out:(r+1)*l.Out], l.Bias.Value.Data)
-		}
+		tensor.FillRows(l.y.Data[:rows*l.Out], l.Bias.Value.Data)
 		beta = 1
 	}
 	tensor.Gemm(false, false, rows, l.Out, l.In, 1, x.Data, l.In, l.Weight.Value.Data, l.Out, beta, l.y.Data, l.Out)

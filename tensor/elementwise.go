@@ -184,9 +184,27 @@ func GELUGradInPlace(b []float64) {
 	}
 }
 
-// Add sets d[i] = x[i] + y[i] for i < len(d) (x and y at least as long).
+// Add sets d[i] = x[i] + y[i] for i < len(d) (x and y at least as long). Long vectors
+// (a residual sum of a whole batch) are shared out among the Workers.
 func Add[F Float](x, y, d []F) {
 	x, y = x[:len(d)], y[:len(d)]
+	if len(d) >= 2*addSplit && Workers > 1 {
+		Parallel(len(d)/addSplit, 1, func(lo, hi int) {
+			end := hi * addSplit
+			if hi == len(d)/addSplit {
+				end = len(d)
+			}
+			addSerial(x[lo*addSplit:end], y[lo*addSplit:end], d[lo*addSplit:end])
+		})
+		return
+	}
+	addSerial(x, y, d)
+}
+
+// addSplit is the grain of a parallel Add (64 Ki elements).
+const addSplit = 1 << 16
+
+func addSerial[F Float](x, y, d []F) {
 	if d32, ok := any(d).([]float32); ok {
 		n := addVec(any(x).([]float32), any(y).([]float32), d32)
 		x, y, d = x[n:], y[n:], d[n:]

@@ -205,12 +205,38 @@ func copyRows[F Float](dst, src []F, rows, width, dstStride, srcStride int) {
 
 // AddRowSums adds the rows of the row-major matrix m (len(m) a multiple of len(dst))
 // to dst, rows in order: dst[j] += Σ_r m[r·len(dst)+j]. It is the bias gradient of a
-// dense layer.
+// dense layer. Large matrices are shared out by columns among the Workers, each column
+// still summed over the rows in order, so the bits do not depend on the split.
 func AddRowSums[F Float](dst, m []F) {
 	n := len(dst)
-	for r := 0; r+n <= len(m); r += n {
-		for j, v := range m[r : r+n] {
-			dst[j] += v
-		}
+	if n == 0 {
+		return
 	}
+	rows := len(m) / n
+	Parallel(n, max(16, (rowWork+rows-1)/max(rows, 1)), func(lo, hi int) {
+		d := dst[lo:hi]
+		for r := 0; r < rows; r++ {
+			Add(d, m[r*n+lo:r*n+hi], d)
+		}
+	})
 }
+
+// FillRows copies row into every row of the row-major matrix dst (len(dst) a multiple of
+// len(row)): the bias a dense layer's product then adds to. Large matrices are shared
+// out by rows among the Workers.
+func FillRows[F Float](dst, row []F) {
+	n := len(row)
+	if n == 0 {
+		return
+	}
+	rows := len(dst) / n
+	Parallel(rows, max(1, rowWork/n), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			copy(dst[r*n:(r+1)*n], row)
+		}
+	})
+}
+
+// rowWork is the number of elements worth a goroutine in AddRowSums and FillRows (64 Ki
+// floats: well above the cost of starting one).
+const rowWork = 1 << 16

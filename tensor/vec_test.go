@@ -384,3 +384,84 @@ func TestSoftmaxPartsSameBits(t *testing.T) {
 		}
 	}
 }
+
+// AddRowSums gives the bits of the plain row-by-row loop (each column summed over the
+// rows in order) whether or not it splits the columns among goroutines, and FillRows puts
+// the row into every row; float32 and float64, with 1, 2 and 3 Workers.
+func TestAddRowSumsFillRows(t *testing.T) {
+	defer func(w int) { Workers = w }(Workers)
+	rng := rand.New(rand.NewPCG(8, 9))
+	for _, w := range []int{1, 2, 3} {
+		Workers = w
+		for _, s := range [][2]int{{1, 1}, {3, 7}, {4160, 192}, {700, 577}, {65536, 1}} {
+			rows, cols := s[0], s[1]
+			m := make([]float32, rows*cols)
+			for i := range m {
+				m[i] = float32(rng.NormFloat64())
+			}
+			want := make([]float32, cols)
+			for j := range want {
+				want[j] = float32(j) * 0.1
+			}
+			got := append([]float32(nil), want...)
+			got64 := to64(want)
+			for r := 0; r < rows; r++ {
+				for j := range want {
+					want[j] += m[r*cols+j]
+				}
+			}
+			AddRowSums(got, m)
+			m64 := to64(m)
+			AddRowSums(got64, m64)
+			for j := range want {
+				if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+					t.Fatalf("Workers %d, %d×%d: column %d sums to %v, row by row %v", w, rows, cols, j, got[j], want[j])
+				}
+			}
+			var want64 = to64(make([]float32, cols))
+			for j := range want64 {
+				want64[j] = float64(float32(j) * 0.1)
+			}
+			for r := 0; r < rows; r++ {
+				for j := range want64 {
+					want64[j] += m64[r*cols+j]
+				}
+			}
+			for j := range want64 {
+				if got64[j] != want64[j] {
+					t.Fatalf("float64, Workers %d, %d×%d: column %d sums to %v, row by row %v", w, rows, cols, j, got64[j], want64[j])
+				}
+			}
+			fill := make([]float32, rows*cols)
+			FillRows(fill, want)
+			for i, v := range fill {
+				if v != want[i%cols] {
+					t.Fatalf("FillRows, Workers %d, %d×%d: element %d = %v, want %v", w, rows, cols, i, v, want[i%cols])
+				}
+			}
+		}
+	}
+}
+
+// Add split among goroutines covers every element once, including the last, ragged
+// chunk: lengths around the split's grain, 1 to 3 Workers.
+func TestAddParallelSplit(t *testing.T) {
+	defer func(w int) { Workers = w }(Workers)
+	rng := rand.New(rand.NewPCG(10, 11))
+	for _, w := range []int{1, 2, 3} {
+		Workers = w
+		for _, n := range []int{2*addSplit - 1, 2 * addSplit, 2*addSplit + 17, 5*addSplit + 3} {
+			x, y := make([]float32, n+2), make([]float32, n+2)
+			for i := range x {
+				x[i], y[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+			}
+			d := make([]float32, n)
+			Add(x, y, d)
+			for i := range d {
+				if d[i] != x[i]+y[i] {
+					t.Fatalf("Workers %d, n %d: d[%d] = %v, want %v", w, n, i, d[i], x[i]+y[i])
+				}
+			}
+		}
+	}
+}
