@@ -344,6 +344,19 @@ func scale32(k float32, y []float32) int {
 	return 0
 }
 
+// addRows32 runs addRowsAVX512 (dst[j] += the rows of m, in order) and reports true, or
+// reports false without AVX-512.
+func addRows32(dst, m []float32, rows, ld int) bool {
+	if !hasAVX512 {
+		return false
+	}
+	if rows > 0 && len(dst) > 0 {
+		_ = m[(rows-1)*ld+len(dst)-1]
+		addRowsAVX512(dst, m, rows, ld)
+	}
+	return true
+}
+
 // max8_32 runs max8AVX2 on s (a multiple of 8 long) and returns len(s), or returns 0
 // without AVX2.
 func max8_32(s []float32, m *[8]float32) int {
@@ -659,3 +672,8 @@ func geluGradF64AVX512(b []float64, c *[32]float64)
 //
 //go:noescape
 func addAVX512(x, y, d []float32)
+
+// addRowsAVX512 adds the rows of m into dst: see simd_amd64_gen.go.
+//
+//go:noescape
+func addRowsAVX512(dst, m []float32, rows, ld int)

@@ -1057,6 +1057,76 @@ ad2done:
 	VZEROUPPER
 	RET
 
+// func addRowsAVX512(dst, m []float32, rows, ld int)
+// dst[j] += m[r*ld+j] for r = 0 … rows-1 in order, j < len(dst); rows ≥ 1.
+TEXT ·addRowsAVX512(SB), NOSPLIT, $0-64
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	MOVQ m_base+24(FP), SI
+	MOVQ rows+48(FP), R8
+	MOVQ ld+56(FP), DX
+	SHLQ $2, DX
+ar4:
+	CMPQ CX, $64
+	JL   ar1
+	VMOVUPS 0(DI), Z0
+	VMOVUPS 64(DI), Z1
+	VMOVUPS 128(DI), Z2
+	VMOVUPS 192(DI), Z3
+	MOVQ SI, R9
+	MOVQ R8, R10
+ar4row:
+	VADDPS 0(R9), Z0, Z0
+	VADDPS 64(R9), Z1, Z1
+	VADDPS 128(R9), Z2, Z2
+	VADDPS 192(R9), Z3, Z3
+	ADDQ DX, R9
+	DECQ R10
+	JNZ  ar4row
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	SUBQ $64, CX
+	JMP  ar4
+ar1:
+	CMPQ CX, $16
+	JL   artail
+	VMOVUPS 0(DI), Z0
+	MOVQ SI, R9
+	MOVQ R8, R10
+ar1row:
+	VADDPS 0(R9), Z0, Z0
+	ADDQ DX, R9
+	DECQ R10
+	JNZ  ar1row
+	VMOVUPS Z0, 0(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP  ar1
+artail:
+	TESTQ CX, CX
+	JZ    ardone
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K1
+	VMOVUPS.Z (DI), K1, Z0
+	MOVQ SI, R9
+artailrow:
+	VMOVUPS.Z (R9), K1, Z1
+	VADDPS Z1, Z0, Z0
+	ADDQ DX, R9
+	DECQ R8
+	JNZ  artailrow
+	VMOVUPS Z0, K1, (DI)
+ardone:
+	VZEROUPPER
+	RET
+
 // func copyRowsAVX512(dst, src []float32, rows, width, dstStride, srcStride int)
 // dst[r·dstStride+j] = src[r·srcStride+j] for r < rows, j < width. The caller checks
 // the bounds.

@@ -8,6 +8,9 @@ func reluPool2x2Plane32(x, a, y []float32, idx []int32, h, w int) bool { return 
 // sumSqDiff8_32 reports false: SumSqDiff8 runs its Go loop.
 func sumSqDiff8_32(x, y []float32, acc *[8]float32) bool { return false }
 
+// addRows32 reports false: AddRowSums runs its Go loop.
+func addRows32(dst, m []float32, rows, ld int) bool { return false }
+
 // scaledDiff32 reports false: ScaledDiff runs its Go loop.
 func scaledDiff32(k float32, x, y, d []float32) bool { return false }
 

@@ -215,8 +215,13 @@ func AddRowSums[F Float](dst, m []F) {
 	rows := len(m) / n
 	Parallel(n, max(16, (rowWork+rows-1)/max(rows, 1)), func(lo, hi int) {
 		d := dst[lo:hi]
+		if d32, ok := any(d).([]float32); ok && addRows32(d32, any(m[lo:]).([]float32), rows, n) {
+			return
+		}
 		for r := 0; r < rows; r++ {
-			Add(d, m[r*n+lo:r*n+hi], d)
+			for j, v := range m[r*n+lo : r*n+hi] {
+				d[j] += v
+			}
 		}
 	})
 }
