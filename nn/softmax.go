@@ -40,7 +40,10 @@ func SoftmaxRows[F tensor.Float](dst, src []F, cols int) {
 // three times faster than math.Exp element by element (see geluForward32). Short rows (the
 // 65 tokens of an attention row) go in batches that fill softmaxBlock, so that one
 // ExpNegInPlace call serves many rows and four rows' sums run side by side; each row's sum
-// still adds its terms in column order, so the bits do not depend on the batching.
+// still adds its terms in column order, so the bits do not depend on the batching. The
+// row maximum comes from tensor.Max32, which may return either zero of a ±0 tie or any
+// NaN: x − max and so the output are the same for each choice (e^±0 = 1, and a NaN
+// anywhere in a row makes the whole row NaN).
 func softmaxRows32(dst, src []float32, cols int) {
 	var buf [softmaxBlock]float64
 	if cols > softmaxBlock {
@@ -56,7 +59,7 @@ func softmaxRows32(dst, src []float32, cols int) {
 		b := buf[:nr*cols]
 		for i := 0; i < nr; i++ {
 			row := s[i*cols : (i+1)*cols]
-			tensor.ShiftToFloat64(b[i*cols:(i+1)*cols], row, tensor.MaxOrdered32(row))
+			tensor.ShiftToFloat64(b[i*cols:(i+1)*cols], row, tensor.Max32(row))
 		}
 		tensor.ExpNegInPlace(b)
 		i := 0

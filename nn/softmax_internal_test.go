@@ -17,6 +17,28 @@ func TestSoftmaxRows32BatchSameBits(t *testing.T) {
 			for i := range src {
 				src[i] = float32(rng.NormFloat64() * 4)
 			}
+			// Rows whose maximum is a tie of ±0, holds a NaN, is +Inf, or is −Inf.
+			special := []float32{float32(math.Copysign(0, -1)), 0, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
+			for r := 1; r < rows && r <= 4; r++ {
+				row := src[r*cols : (r+1)*cols]
+				switch r {
+				case 1:
+					for j := range row {
+						row[j] = -float32(math.Abs(float64(row[j])))
+						if j%2 == 0 {
+							row[j] = special[j%4/2]
+						}
+					}
+				case 2:
+					row[cols/2] = special[2]
+				case 3:
+					row[cols-1] = special[3]
+				case 4:
+					for j := range row {
+						row[j] = special[4]
+					}
+				}
+			}
 			want := make([]float32, len(src))
 			softmaxLongRows32(want, src, cols, make([]float64, 64))
 			got := make([]float32, len(src))
@@ -24,12 +46,18 @@ func TestSoftmaxRows32BatchSameBits(t *testing.T) {
 			inPlace := append([]float32(nil), src...)
 			softmaxRows32(inPlace, inPlace, cols)
 			for i := range want {
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) || math.Float32bits(inPlace[i]) != math.Float32bits(want[i]) {
+				if !sameFloat32(got[i], want[i]) || !sameFloat32(inPlace[i], want[i]) {
 					t.Fatalf("cols %d rows %d: element %d = %v (in place %v), row by row %v", cols, rows, i, got[i], inPlace[i], want[i])
 				}
 			}
 		}
 	}
+}
+
+// sameFloat32 reports whether a and b have the same bits, or are both NaN (whose sign and
+// payload depend on which NaN an operation met first).
+func sameFloat32(a, b float32) bool {
+	return math.Float32bits(a) == math.Float32bits(b) || (a != a && b != b)
 }
 
 // The four-rows-at-a-time float32 softmax backward gives the bits of the row-at-a-time

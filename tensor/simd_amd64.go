@@ -357,6 +357,15 @@ func addRows32(dst, m []float32, rows, ld int) bool {
 	return true
 }
 
+// max32 returns the largest value of s (len(s) ≥ 1) with AVX-512 and reports true, or
+// reports false without it.
+func max32(s []float32) (float32, bool) {
+	if !hasAVX512 {
+		return 0, false
+	}
+	return maxAVX512(s), true
+}
+
 // max8_32 runs max8AVX2 on s (a multiple of 8 long) and returns len(s), or returns 0
 // without AVX2.
 func max8_32(s []float32, m *[8]float32) int {
@@ -677,3 +686,8 @@ func addAVX512(x, y, d []float32)
 //
 //go:noescape
 func addRowsAVX512(dst, m []float32, rows, ld int)
+
+// maxAVX512 is the largest value of s, len(s) ≥ 1: see simd_amd64_gen.go.
+//
+//go:noescape
+func maxAVX512(s []float32) float32

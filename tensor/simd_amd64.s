@@ -1127,6 +1127,49 @@ ardone:
 	VZEROUPPER
 	RET
 
+// func maxAVX512(s []float32) float32
+// The largest value of s (len(s) ≥ 1); with NaNs or ±0 ties, any of them.
+TEXT ·maxAVX512(SB), NOSPLIT, $0-28
+	MOVQ s_base+0(FP), SI
+	MOVQ s_len+8(FP), CX
+	VBROADCASTSS (SI), Z0
+	VMOVAPS Z0, Z1
+mx32:
+	CMPQ CX, $32
+	JL   mx16
+	VMAXPS (SI), Z0, Z0
+	VMAXPS 64(SI), Z1, Z1
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JMP  mx32
+mx16:
+	CMPQ CX, $16
+	JL   mxtail
+	VMAXPS (SI), Z0, Z0
+	ADDQ $64, SI
+	SUBQ $16, CX
+mxtail:
+	TESTQ CX, CX
+	JZ    mxreduce
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K1
+	VMAXPS (SI), Z1, K1, Z1
+mxreduce:
+	VMAXPS Z1, Z0, Z0
+	VEXTRACTF32X8 $1, Z0, Y1
+	VMAXPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0x4e, X0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VMAXPS X1, X0, X0
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
 // func copyRowsAVX512(dst, src []float32, rows, width, dstStride, srcStride int)
 // dst[r·dstStride+j] = src[r·srcStride+j] for r < rows, j < width. The caller checks
 // the bounds.

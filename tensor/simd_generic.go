@@ -8,6 +8,9 @@ func reluPool2x2Plane32(x, a, y []float32, idx []int32, h, w int) bool { return 
 // sumSqDiff8_32 reports false: SumSqDiff8 runs its Go loop.
 func sumSqDiff8_32(x, y []float32, acc *[8]float32) bool { return false }
 
+// max32 reports false: Max32 runs its Go loop.
+func max32(s []float32) (float32, bool) { return 0, false }
+
 // addRows32 reports false: AddRowSums runs its Go loop.
 func addRows32(dst, m []float32, rows, ld int) bool { return false }
 

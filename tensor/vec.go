@@ -141,6 +141,16 @@ func MaxOrdered32(s []float32) float32 {
 	return m
 }
 
+// Max32 returns the largest value of s, which must not be empty. Where NaNs or zeros of
+// both signs compete, which of them it returns is unspecified (MaxOrdered32 says), which
+// suits a softmax: its output is the same for any of them.
+func Max32(s []float32) float32 {
+	if m, ok := max32(s); ok {
+		return m
+	}
+	return MaxOrdered32(s)
+}
+
 // ShiftToFloat64 sets b[i] = float64(s[i] − m) for i < len(b), the subtraction rounded in
 // float32 (SIMD, the same bits); s must be at least as long.
 func ShiftToFloat64(b []float64, s []float32, m float32) {

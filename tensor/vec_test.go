@@ -465,3 +465,38 @@ func TestAddParallelSplit(t *testing.T) {
 		}
 	}
 }
+
+// Max32 finds the largest value at every length 1 … 100 and offset (every tail of the
+// 32/16-wide loops), wherever the maximum sits; with NaNs it returns a NaN or the largest
+// other value, and among ±0 either zero.
+func TestMax32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 13))
+	for n := 1; n <= 100; n++ {
+		for _, off := range []int{0, 1, 5} {
+			buf := make([]float32, n+off)
+			s := buf[off:]
+			for i := range s {
+				s[i] = float32(rng.NormFloat64())
+			}
+			at := rng.IntN(n)
+			s[at] = 10
+			if got := Max32(s); got != 10 {
+				t.Fatalf("n %d offset %d: Max32 = %v, want 10 (at %d)", n, off, got, at)
+			}
+			for i := range s {
+				s[i] = -float32(i + 1)
+			}
+			s[at] = float32(math.Copysign(0, -1))
+			if n > 1 {
+				s[(at+1)%n] = 0
+			}
+			if got := Max32(s); got != 0 {
+				t.Fatalf("n %d offset %d: Max32 = %v among zeros of both signs, want ±0", n, off, got)
+			}
+			s[at] = float32(math.NaN())
+			if got := Max32(s); !(math.IsNaN(float64(got)) || (n > 1 && got == 0) || (n == 1 && math.IsNaN(float64(got)))) {
+				t.Fatalf("n %d offset %d: Max32 = %v with a NaN", n, off, got)
+			}
+		}
+	}
+}
