@@ -357,6 +357,22 @@ func addRows32(dst, m []float32, rows, ld int) bool {
 	return true
 }
 
+// narrow32 runs narrowAVX512 (g nil) or mulNarrowAVX512 on all of dst and returns
+// len(dst), or returns 0 without AVX-512.
+func narrow32(dst, g []float32, b []float64) int {
+	if !hasAVX512 || len(dst) == 0 {
+		return 0
+	}
+	_ = b[len(dst)-1]
+	if g == nil {
+		narrowAVX512(dst, b)
+	} else {
+		_ = g[len(dst)-1]
+		mulNarrowAVX512(dst, g, b)
+	}
+	return len(dst)
+}
+
 // max32 returns the largest value of s (len(s) ≥ 1) with AVX-512 and reports true, or
 // reports false without it.
 func max32(s []float32) (float32, bool) {
@@ -691,3 +707,13 @@ func addRowsAVX512(dst, m []float32, rows, ld int)
 //
 //go:noescape
 func maxAVX512(s []float32) float32
+
+// narrowAVX512 sets dst[i] = float32(b[i]): see simd_amd64_gen.go.
+//
+//go:noescape
+func narrowAVX512(dst []float32, b []float64)
+
+// mulNarrowAVX512 sets dst[i] = g[i]·float32(b[i]): see simd_amd64_gen.go.
+//
+//go:noescape
+func mulNarrowAVX512(dst, g []float32, b []float64)

@@ -1170,6 +1170,71 @@ mxreduce:
 	VZEROUPPER
 	RET
 
+// func narrowAVX512(dst []float32, b []float64)
+// dst[i] = float32(b[i]) for i < len(dst) (b at least as long).
+TEXT ·narrowAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	MOVQ b_base+24(FP), SI
+narrowAVX512_loop:
+	CMPQ CX, $8
+	JL   narrowAVX512_tail
+	VMOVUPD (SI), Z1
+	VCVTPD2PS Z1, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $64, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  narrowAVX512_loop
+narrowAVX512_tail:
+	TESTQ CX, CX
+	JZ    narrowAVX512_done
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K1
+	VMOVUPD.Z (SI), K1, Z1
+	VCVTPD2PS Z1, Y0
+	VMOVUPS Y0, K1, (DI)
+narrowAVX512_done:
+	VZEROUPPER
+	RET
+
+// func mulNarrowAVX512(dst, g []float32, b []float64)
+// dst[i] = g[i] * float32(b[i]) for i < len(dst) (g and b at least as long).
+TEXT ·mulNarrowAVX512(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	MOVQ g_base+24(FP), DX
+	MOVQ b_base+48(FP), SI
+mulNarrowAVX512_loop:
+	CMPQ CX, $8
+	JL   mulNarrowAVX512_tail
+	VMOVUPD (SI), Z1
+	VCVTPD2PS Z1, Y0
+	VMULPS (DX), Y0, Y0
+	ADDQ $32, DX
+	VMOVUPS Y0, (DI)
+	ADDQ $64, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  mulNarrowAVX512_loop
+mulNarrowAVX512_tail:
+	TESTQ CX, CX
+	JZ    mulNarrowAVX512_done
+	MOVL  $1, AX
+	SHLL  CX, AX
+	DECL  AX
+	KMOVW AX, K1
+	VMOVUPD.Z (SI), K1, Z1
+	VCVTPD2PS Z1, Y0
+	VMOVUPS.Z (DX), K1, Y2
+	VMULPS Y2, Y0, Y0
+	VMOVUPS Y0, K1, (DI)
+mulNarrowAVX512_done:
+	VZEROUPPER
+	RET
+
 // func copyRowsAVX512(dst, src []float32, rows, width, dstStride, srcStride int)
 // dst[r·dstStride+j] = src[r·srcStride+j] for r < rows, j < width. The caller checks
 // the bounds.

@@ -8,6 +8,9 @@ func reluPool2x2Plane32(x, a, y []float32, idx []int32, h, w int) bool { return 
 // sumSqDiff8_32 reports false: SumSqDiff8 runs its Go loop.
 func sumSqDiff8_32(x, y []float32, acc *[8]float32) bool { return false }
 
+// narrow32 takes no elements: NarrowToFloat32 and MulNarrow run their Go loops.
+func narrow32(dst, g []float32, b []float64) int { return 0 }
+
 // max32 reports false: Max32 runs its Go loop.
 func max32(s []float32) (float32, bool) { return 0, false }
 

@@ -151,6 +151,26 @@ func Max32(s []float32) float32 {
 	return MaxOrdered32(s)
 }
 
+// NarrowToFloat32 sets dst[i] = float32(b[i]) for i < len(dst) (b at least as long;
+// SIMD, the same rounding).
+func NarrowToFloat32(dst []float32, b []float64) {
+	b = b[:len(dst)]
+	n := narrow32(dst, nil, b)
+	for i, v := range b[n:] {
+		dst[n+i] = float32(v)
+	}
+}
+
+// MulNarrow sets dst[i] = g[i]·float32(b[i]) for i < len(dst) (g and b at least as
+// long; SIMD, the same bits).
+func MulNarrow(dst, g []float32, b []float64) {
+	g, b = g[:len(dst)], b[:len(dst)]
+	n := narrow32(dst, g, b)
+	for i, v := range b[n:] {
+		dst[n+i] = g[n+i] * float32(v)
+	}
+}
+
 // ShiftToFloat64 sets b[i] = float64(s[i] − m) for i < len(b), the subtraction rounded in
 // float32 (SIMD, the same bits); s must be at least as long.
 func ShiftToFloat64(b []float64, s []float32, m float32) {

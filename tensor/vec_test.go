@@ -500,3 +500,32 @@ func TestMax32(t *testing.T) {
 		}
 	}
 }
+
+// NarrowToFloat32 and MulNarrow give the bits of Go's conversion (round to nearest even,
+// ±0, ±Inf, values past float32's range, denormals) at every length 0 … 40.
+func TestNarrowSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 15))
+	special := []float64{0, math.Copysign(0, -1), math.Inf(1), math.Inf(-1), 1e39, -1e39, 1e-40, 1 + 0x1p-24, 1 + 0x3p-24}
+	for n := 0; n <= 40; n++ {
+		b, g := make([]float64, n), make([]float32, n)
+		for i := range b {
+			if rng.IntN(4) == 0 {
+				b[i] = special[rng.IntN(len(special))]
+			} else {
+				b[i] = rng.NormFloat64()
+			}
+			g[i] = float32(rng.NormFloat64())
+		}
+		got, gotMul := make([]float32, n), make([]float32, n)
+		NarrowToFloat32(got, b)
+		MulNarrow(gotMul, g, b)
+		for i := range b {
+			if want := float32(b[i]); math.Float32bits(got[i]) != math.Float32bits(want) {
+				t.Fatalf("n %d: NarrowToFloat32(%v) = %v, want %v", n, b[i], got[i], want)
+			}
+			if want := g[i] * float32(b[i]); math.Float32bits(gotMul[i]) != math.Float32bits(want) && !(want != want && gotMul[i] != gotMul[i]) {
+				t.Fatalf("n %d: MulNarrow(%v, %v) = %v, want %v", n, g[i], b[i], gotMul[i], want)
+			}
+		}
+	}
+}
