@@ -65,8 +65,7 @@ func (a *MultiheadAttention[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 
 	// QKV projection: one Gemm over all N·L tokens.
 	rows := n * l
-	tensor.FillRows(a.qkv, a.InProjBias.Value.Data)
-	tensor.Gemm(false, true, rows, 3*d, d, 1, x.Data, d, a.InProjWeight.Value.Data, d, 1, a.qkv, 3*d)
+	tensor.GemmBias(false, true, rows, 3*d, d, x.Data, d, a.InProjWeight.Value.Data, d, a.InProjBias.Value.Data, a.qkv, 3*d)
 
 	scale := F(1 / math.Sqrt(float64(hd)))
 	qkv, p, attn := a.qkv, a.p, a.attn.Data

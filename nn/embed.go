@@ -61,8 +61,7 @@ func (e *PatchEmbed[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 		}
 	})
 	e.y = tensor.Ensure(e.y, n, l, e.D)
-	tensor.FillRows(e.y.Data, e.Bias.Value.Data)
-	tensor.Gemm(false, true, n*l, e.D, k, 1, cols, k, e.Weight.Value.Data, k, 1, e.y.Data, e.D)
+	tensor.GemmBias(false, true, n*l, e.D, k, cols, k, e.Weight.Value.Data, k, e.Bias.Value.Data, e.y.Data, e.D)
 	return e.y
 }
 

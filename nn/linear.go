@@ -39,8 +39,7 @@ func (l *Linear[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 	shape := append(append([]int(nil), x.Shape[:len(x.Shape)-1]...), l.Out)
 	l.y = tensor.Ensure(l.y, shape...)
 	if l.Bias != nil {
-		tensor.FillRows(l.y.Data[:rows*l.Out], l.Bias.Value.Data)
-		tensor.Gemm(false, true, rows, l.Out, l.In, 1, x.Data, l.In, l.Weight.Value.Data, l.In, 1, l.y.Data, l.Out)
+		tensor.GemmBias(false, true, rows, l.Out, l.In, x.Data, l.In, l.Weight.Value.Data, l.In, l.Bias.Value.Data, l.y.Data, l.Out)
 	} else {
 		tensor.Gemm(false, true, rows, l.Out, l.In, 1, x.Data, l.In, l.Weight.Value.Data, l.In, 0, l.y.Data, l.Out)
 	}

@@ -92,12 +92,11 @@ func (l *TransposedLinear[F]) Forward(x *tensor.T[F]) *tensor.T[F] {
 	}
 	rows := x.Numel() / l.In
 	l.y = tensor.Ensure(l.y, append(append([]int(nil), x.Shape[:len(x.Shape)-1]...), l.Out)...)
-	var beta F
 	if l.Bias != nil {
-		tensor.FillRows(l.y.Data[:rows*l.Out], l.Bias.Value.Data)
-		beta = 1
+		tensor.GemmBias(false, false, rows, l.Out, l.In, x.Data, l.In, l.Weight.Value.Data, l.Out, l.Bias.Value.Data, l.y.Data, l.Out)
+	} else {
+		tensor.Gemm(false, false, rows, l.Out, l.In, 1, x.Data, l.In, l.Weight.Value.Data, l.Out, 0, l.y.Data, l.Out)
 	}
-	tensor.Gemm(false, false, rows, l.Out, l.In, 1, x.Data, l.In, l.Weight.Value.Data, l.Out, beta, l.y.Data, l.Out)
 	l.x = x
 	return l.y
 }

@@ -22,6 +22,37 @@ func Gemm[F Float](transA, transB bool, m, n, k int, alpha F, a []F, lda int, b 
 	}
 }
 
+// GemmBias computes C = op(A)·op(B) + bias, with bias (n values) added to every row of
+// C: the forward pass of a dense layer. The result has the bits of filling each row of C
+// with bias and calling Gemm with alpha 1 and beta 1; with the AVX-512 kernel the bias
+// is added to each tile of C as the kernel stores it, which saves writing C and reading
+// it back.
+func GemmBias[F Float](transA, transB bool, m, n, k int, a []F, lda int, b []F, ldb int, bias, c []F, ldc int) {
+	if len(bias) != n {
+		panic(fmt.Sprintf("tensor.GemmBias: %d bias values for %d columns", len(bias), n))
+	}
+	if c32, ok := any(c).([]float32); ok && sgemmBiasImpl != nil && m > 0 && k > 0 {
+		a32, b32 := any(a).([]float32), any(b).([]float32)
+		checkGemm(transA, transB, m, n, k, len(a32), lda, len(b32), ldb, len(c32), ldc)
+		if n > 0 {
+			sgemmBiasImpl(transA, transB, m, n, k, a32, lda, b32, ldb, any(bias).([]float32), c32, ldc)
+		}
+		return
+	}
+	if ldc == n {
+		FillRows(c[:m*n], bias)
+	} else {
+		for r := 0; r < m; r++ {
+			copy(c[r*ldc:r*ldc+n], bias)
+		}
+	}
+	Gemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 1, c, ldc)
+}
+
+// sgemmBiasImpl is GemmBias's fused float32 path, nil where there is none (the init of
+// gemm_amd64.go installs it with the AVX-512 kernel).
+var sgemmBiasImpl func(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, bias, c []float32, ldc int)
+
 // Sgemm is Gemm for float32 through the active SGEMM kernel.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	sgemmChecked(sgemmImpl, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)

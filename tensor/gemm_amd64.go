@@ -52,6 +52,11 @@ import (
 
 //go:generate go run gemm_amd64_gen.go
 
+// addBias32AVX512 adds 32 floats of bias to rows rows of C: see gemm_amd64_gen.go.
+//
+//go:noescape
+func addBias32AVX512(c *float32, ldc, rows int, bias *float32)
+
 // sgemmKernelAVX512 computes a 14×32 tile: see gemm_amd64_gen.go.
 //
 //go:noescape
@@ -136,6 +141,14 @@ func init() {
 	}
 	sgemmImpl = sgemmFast
 	sgemmSerialImpl = sgemmFastSerial
+	if activeKernel == kernelAVX512 {
+		sgemmBiasImpl = sgemmBiasFast
+	}
+}
+
+// sgemmBiasFast is GemmBias through the packed driver with its bias.
+func sgemmBiasFast(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, bias, c []float32, ldc int) {
+	sgemmPacked(activeKernel, transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, ldc, bias)
 }
 
 // sgemmFastSerial is sgemmFast on the calling goroutine only.
@@ -148,7 +161,7 @@ func sgemmFastSerial(transA, transB bool, m, n, k int, alpha float32, a []float3
 		sgemmNarrow16(transA, m, k, a, lda, b, ldb, c, ldc)
 		return
 	}
-	sgemmBlock(activeKernel, transA, transB, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	sgemmBlock(activeKernel, transA, transB, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil)
 }
 
 // availableKernels lists the micro-kernels this CPU can run (for tests and benchmarks).
@@ -168,7 +181,7 @@ func sgemmFast(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 		sgemmNarrow16(transA, m, k, a, lda, b, ldb, c, ldc)
 		return
 	}
-	sgemmPacked(activeKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	sgemmPacked(activeKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil)
 }
 
 // parallelWork is the number of multiply-adds (2^22 ≈ 161³, about 45 µs on one core) up
@@ -177,7 +190,12 @@ func sgemmFast(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 const parallelWork = 1 << 22
 
 // sgemmPacked is Sgemm through micro-kernel kr. Sizes must already be validated.
-func sgemmPacked(kr *microKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+//
+// With bias (len n, beta 0, alpha 1) C starts as bias in every row instead of beta·C, and
+// gets the bits of filling C with it and running with beta 1: the first k slice's tiles
+// get the bias added right after the kernel stores them (round(acc + bias), as the
+// kernel's beta path rounds), later slices add as usual.
+func sgemmPacked(kr *microKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32) {
 	if m <= 0 || n <= 0 {
 		return
 	}
@@ -187,18 +205,18 @@ func sgemmPacked(kr *microKernel, transA, transB bool, m, n, k int, alpha float3
 	}
 	w := Workers
 	if w < 2 || m*n*k <= parallelWork {
-		sgemmBlock(kr, transA, transB, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		sgemmBlock(kr, transA, transB, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias)
 		return
 	}
 	mt, nt := (m+kr.mr-1)/kr.mr, (n+kr.nr-1)/kr.nr
 	if mt < 2*w {
 		// Too few rows to share out: each goroutine takes a range of column tiles.
 		Parallel(nt, 1, func(lo, hi int) {
-			sgemmBlock(kr, transA, transB, 0, m, lo*kr.nr, min(hi*kr.nr, n), k, alpha, a, lda, b, ldb, beta, c, ldc)
+			sgemmBlock(kr, transA, transB, 0, m, lo*kr.nr, min(hi*kr.nr, n), k, alpha, a, lda, b, ldb, beta, c, ldc, bias)
 		})
 		return
 	}
-	sgemmShared(kr, w, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	sgemmShared(kr, w, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias)
 }
 
 // sharedPackFloats caps the packed op(B) block that the goroutines of sgemmShared share
@@ -210,7 +228,7 @@ var sharedPackFloats = 1 << 22
 // counter, each packing only its own rows of A. The calling goroutine starts on the
 // chunks at once, and a helper that is slow to be scheduled (waking an idle core can
 // take tens of microseconds) or shares its core with other work just takes fewer chunks.
-func sgemmShared(kr *microKernel, w int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func sgemmShared(kr *microKernel, w int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32) {
 	mr, nr := kr.mr, kr.nr
 	ncb := max(sharedPackFloats/k/nr*nr, nr) // columns per shared block
 	ncb = min(ncb, roundUp(n, nr))
@@ -256,12 +274,12 @@ func sgemmShared(kr *microKernel, w int, transA, transB bool, m, n, k int, alpha
 				mb := min(t1*mr, m) - ic
 				for pc := 0; pc < k; pc += kr.kc {
 					kb := min(kr.kc, k-pc)
-					bt := beta
+					bt, bb := beta, sliceFrom(bias, jc)
 					if pc > 0 {
-						bt = 1
+						bt, bb = 1, nil
 					}
 					packA(kr, buf.a, transA, a, lda, ic, mb, pc, kb, mr, alpha)
-					kr.macroTile(buf, bs[pc*nbPad:], kb, mb, nb, bt, c[ic*ldc+jc:], ldc)
+					kr.macroTile(buf, bs[pc*nbPad:], kb, mb, nb, bt, c[ic*ldc+jc:], ldc, bb)
 				}
 				if done.Add(int64(t1-t0)) == int64(mt) {
 					finished <- struct{}{}
@@ -345,7 +363,7 @@ func (kr *microKernel) getShared(n int) *sharedBuf {
 }
 
 // sgemmBlock computes rows [m0, m1) and columns [n0, n1) of C on the calling goroutine.
-func sgemmBlock(kr *microKernel, transA, transB bool, m0, m1, n0, n1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func sgemmBlock(kr *microKernel, transA, transB bool, m0, m1, n0, n1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32) {
 	mr, nr := kr.mr, kr.nr
 	kmax := min(kr.kc, k)
 	buf := kr.getBuf(roundUp(min(kr.mc, m1-m0), mr)*kmax, roundUp(min(kr.nc, n1-n0), nr)*kmax)
@@ -354,15 +372,15 @@ func sgemmBlock(kr *microKernel, transA, transB bool, m0, m1, n0, n1, k int, alp
 		nb := min(kr.nc, n1-jc)
 		for pc := 0; pc < k; pc += kr.kc {
 			kb := min(kr.kc, k-pc)
-			bt := beta
+			bt, bb := beta, sliceFrom(bias, jc)
 			if pc > 0 {
-				bt = 1
+				bt, bb = 1, nil
 			}
 			packB(kr, buf.b, transB, b, ldb, pc, kb, jc, nb, nr)
 			for ic := m0; ic < m1; ic += kr.mc {
 				mb := min(kr.mc, m1-ic)
 				packA(kr, buf.a, transA, a, lda, ic, mb, pc, kb, mr, alpha)
-				kr.macroTile(buf, buf.b, kb, mb, nb, bt, c[ic*ldc+jc:], ldc)
+				kr.macroTile(buf, buf.b, kb, mb, nb, bt, c[ic*ldc+jc:], ldc, bb)
 			}
 		}
 	}
@@ -370,7 +388,9 @@ func sgemmBlock(kr *microKernel, transA, transB bool, m0, m1, n0, n1, k int, alp
 
 // macroTile runs the micro-kernel over an mb×nb block of C (c[0] is its top-left) from
 // the packed A block buf.a and the packed B panels bp (panel jr/nr at bp[jr·kb:]).
-func (kr *microKernel) macroTile(buf *packBuf, bp []float32, kb, mb, nb int, bt float32, c []float32, ldc int) {
+//
+// With bias (bt is then 0), bias[jr…] is added to each stored tile row.
+func (kr *microKernel) macroTile(buf *packBuf, bp []float32, kb, mb, nb int, bt float32, c []float32, ldc int, bias []float32) {
 	mr, nr := kr.mr, kr.nr
 	for jr := 0; jr < nb; jr += nr {
 		bj := &bp[jr*kb]
@@ -381,11 +401,40 @@ func (kr *microKernel) macroTile(buf *packBuf, bp []float32, kb, mb, nb int, bt 
 			ci := ir*ldc + jr
 			if mh == mr && nw == nr {
 				kr.fn(kb, ap, bj, &c[ci], ldc, bt)
+				if bias != nil {
+					addBiasTile(c[ci:], ldc, mr, bias[jr:jr+nr])
+				}
 				continue
 			}
 			kr.fn(kb, ap, bj, &buf.tile[0], nr, 0)
+			if bias != nil {
+				for i := 0; i < mh; i++ {
+					Add(buf.tile[i*nr:i*nr+nw], bias[jr:jr+nw], buf.tile[i*nr:i*nr+nw])
+				}
+			}
 			mergeTile(buf.tile, nr, mh, nw, c[ci:], ldc, bt)
 		}
+	}
+}
+
+// sliceFrom is s[i:], or nil for a nil s.
+func sliceFrom(s []float32, i int) []float32 {
+	if s == nil {
+		return nil
+	}
+	return s[i:]
+}
+
+// addBiasTile adds bias (nr floats) to each of rows rows of c: c[r·ldc+j] += bias[j].
+func addBiasTile(c []float32, ldc, rows int, bias []float32) {
+	if len(bias) == 32 && hasAVX512 {
+		_ = c[(rows-1)*ldc+31]
+		addBias32AVX512(&c[0], ldc, rows, &bias[0])
+		return
+	}
+	for r := 0; r < rows; r++ {
+		row := c[r*ldc : r*ldc+len(bias)]
+		Add(row, bias, row)
 	}
 }
 

@@ -2141,3 +2141,23 @@ sgemmNarrow16R14AVX512_loop:
 	VZEROUPPER
 	RET
 
+// func addBias32AVX512(c *float32, ldc, rows int, bias *float32)
+TEXT ·addBias32AVX512(SB), NOSPLIT, $0-32
+	MOVQ c+0(FP), DI
+	MOVQ ldc+8(FP), DX
+	SHLQ $2, DX
+	MOVQ rows+16(FP), CX
+	MOVQ bias+24(FP), SI
+	VMOVUPS (SI), Z30
+	VMOVUPS 64(SI), Z31
+addBias32_loop:
+	VADDPS (DI), Z30, Z0
+	VADDPS 64(DI), Z31, Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ DX, DI
+	DECQ CX
+	JNE  addBias32_loop
+	VZEROUPPER
+	RET
+

@@ -151,6 +151,7 @@ func main() {
 	for rows := 1; rows <= narrowRows; rows++ {
 		narrow16(rows)
 	}
+	addBias32()
 	if err := os.WriteFile("gemm_amd64.s", out.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
@@ -219,6 +220,31 @@ func narrow16(rows int) {
 			p("\tADDQ R12, DI")
 		}
 	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+// addBias32 emits addBias32AVX512: c[r·ldc + j] += bias[j] for j < 32, r < rows (the
+// bias of a dense layer, added to a tile the micro-kernel has just stored).
+func addBias32() {
+	p("// func addBias32AVX512(c *float32, ldc, rows int, bias *float32)")
+	p("TEXT ·addBias32AVX512(SB), NOSPLIT, $0-32")
+	p("\tMOVQ c+0(FP), DI")
+	p("\tMOVQ ldc+8(FP), DX")
+	p("\tSHLQ $2, DX")
+	p("\tMOVQ rows+16(FP), CX")
+	p("\tMOVQ bias+24(FP), SI")
+	p("\tVMOVUPS (SI), Z30")
+	p("\tVMOVUPS 64(SI), Z31")
+	p("addBias32_loop:")
+	p("\tVADDPS (DI), Z30, Z0")
+	p("\tVADDPS 64(DI), Z31, Z1")
+	p("\tVMOVUPS Z0, (DI)")
+	p("\tVMOVUPS Z1, 64(DI)")
+	p("\tADDQ DX, DI")
+	p("\tDECQ CX")
+	p("\tJNE  addBias32_loop")
 	p("\tVZEROUPPER")
 	p("\tRET")
 	p("")

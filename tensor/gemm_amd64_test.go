@@ -16,7 +16,7 @@ func sgemmPaths() []sgemmPath {
 	ps := []sgemmPath{{"active", Sgemm}, {"go", sgemmGo}}
 	for _, kr := range availableKernels() {
 		ps = append(ps, sgemmPath{"packed-" + kr.name, func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-			sgemmPacked(kr, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			sgemmPacked(kr, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil)
 		}})
 	}
 	return ps
@@ -118,7 +118,7 @@ func TestNarrow16SameBits(t *testing.T) {
 				for i := range got {
 					want[i], got[i] = float32(math.NaN()), float32(math.NaN())
 				}
-				sgemmPacked(kernelAVX512, transA, false, m, 16, k, 1, a, lda, b, ldb, 0, want, ldc)
+				sgemmPacked(kernelAVX512, transA, false, m, 16, k, 1, a, lda, b, ldb, 0, want, ldc, nil)
 				sgemmNarrow16(transA, m, k, a, lda, b, ldb, got, ldc)
 				for i := range want {
 					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {

@@ -239,3 +239,48 @@ func TestGemmAlphaFoldSameBits(t *testing.T) {
 		}
 	}
 }
+
+// GemmBias gives the bits of filling C's rows with the bias and calling Gemm with beta 1,
+// on the serial, shared and column-split drivers (1 to 3 Workers), with edge tiles, with
+// k across several k slices, and every transpose; C's slack columns stay untouched.
+func TestGemmBiasSameBits(t *testing.T) {
+	defer func(w int) { Workers = w }(Workers)
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, w := range []int{1, 2, 3} {
+		Workers = w
+		for _, s := range [][3]int{{1, 1, 1}, {15, 33, 7}, {300, 200, 100}, {20, 700, 60}, {130, 96, 600}, {4160, 192, 192}} {
+			m, n, k := s[0], s[1], s[2]
+			allTrans(func(ta, tb bool) {
+				ar, ac := m, k
+				if ta {
+					ar, ac = k, m
+				}
+				br, bc := k, n
+				if tb {
+					br, bc = n, k
+				}
+				a, b, bias := make([]float32, ar*ac), make([]float32, br*bc), make([]float32, n)
+				for _, v := range [][]float32{a, b, bias} {
+					for i := range v {
+						v[i] = float32(rng.NormFloat64())
+					}
+				}
+				ldc := n + 3
+				want, got := make([]float32, m*ldc), make([]float32, m*ldc)
+				for i := range got {
+					got[i], want[i] = 7, 7
+				}
+				for r := 0; r < m; r++ {
+					copy(want[r*ldc:r*ldc+n], bias)
+				}
+				Sgemm(ta, tb, m, n, k, 1, a, ac, b, bc, 1, want, ldc)
+				GemmBias(ta, tb, m, n, k, a, ac, b, bc, bias, got, ldc)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("Workers %d %dx%dx%d tA=%v tB=%v: c[%d] = %v, with the rows filled first %v", w, m, n, k, ta, tb, i, got[i], want[i])
+					}
+				}
+			})
+		}
+	}
+}
