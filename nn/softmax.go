@@ -155,15 +155,19 @@ func SoftmaxRowsBackward[F tensor.Float](dx, dy, y []F, cols int) {
 		return
 	}
 	for r := 0; r+cols <= len(y); r += cols {
-		yr, gr, dr := y[r:r+cols], dy[r:r+cols], dx[r:r+cols]
-		var dot float64
-		for j, v := range yr {
-			dot += float64(v) * float64(gr[j])
-		}
-		d := F(dot)
-		for j, v := range yr {
-			dr[j] = v * (gr[j] - d)
-		}
+		softmaxRowBackward(dx[r:r+cols], dy[r:r+cols], y[r:r+cols])
+	}
+}
+
+// softmaxRowBackward is SoftmaxRowsBackward on one row.
+func softmaxRowBackward[F tensor.Float](dx, dy, y []F) {
+	var dot float64
+	for j, v := range y {
+		dot += float64(v) * float64(dy[j])
+	}
+	d := F(dot)
+	for j, v := range y {
+		dx[j] = v * (dy[j] - d)
 	}
 }
 
@@ -194,15 +198,7 @@ func softmaxRowsBackward32(dx, dy, y []float32, cols int) {
 		}
 	}
 	for ; r < rows; r++ {
-		yr, gr, xr := y[r*cols:(r+1)*cols], dy[r*cols:(r+1)*cols], dx[r*cols:(r+1)*cols]
-		var dot float64
-		for j, v := range yr {
-			dot += float64(v) * float64(gr[j])
-		}
-		d := float32(dot)
-		for j, v := range yr {
-			xr[j] = v * (gr[j] - d)
-		}
+		softmaxRowBackward(dx[r*cols:(r+1)*cols], dy[r*cols:(r+1)*cols], y[r*cols:(r+1)*cols])
 	}
 }
 
