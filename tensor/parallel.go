@@ -16,7 +16,7 @@ var Workers = runtime.GOMAXPROCS(0)
 //
 // The ranges after the first go to helper goroutines that stay alive between calls and
 // poll for work for helperSpin after their last range before they park: a parked
-// goroutine takes 7–20 µs to wake on a virtual machine, which a training step of the
+// goroutine took 7–24 µs to wake on the 2-core VMs here, which a training step of the
 // small models, with dozens of parallel passes of a few hundred microseconds, would pay
 // on every pass. A range whose helper is busy (a nested or concurrent Parallel) runs on
 // a fresh goroutine instead.
