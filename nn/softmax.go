@@ -70,19 +70,23 @@ func softmaxRows32(dst, src []float32, cols int) {
 			}
 		}
 		for ; i < nr; i++ {
-			var sum float64
 			out := d[i*cols : (i+1)*cols]
-			for j, v := range b[i*cols : (i+1)*cols] {
-				sum += v
-				out[j] = float32(v)
-			}
-			tensor.Scale(float32(1/sum), out)
+			tensor.Scale(float32(1/sumStore(0, b[i*cols:(i+1)*cols], out)), out)
 		}
 	}
 }
 
 // softmaxBlock is the float64 buffer of softmaxRows32 (8 KiB, on the stack).
 const softmaxBlock = 1024
+
+// sumStore stores b into d as float32 and returns sum plus b's values, added in order.
+func sumStore(sum float64, b []float64, d []float32) float64 {
+	for j, v := range b {
+		sum += v
+		d[j] = float32(v)
+	}
+	return sum
+}
 
 // sumStore4 stores four consecutive rows of b (cols each) into d as float32 and returns
 // the rows' float64 sums, each added in column order (four independent chains).
@@ -113,11 +117,7 @@ func softmaxLongRows32(dst, src []float32, cols int, buf []float64) {
 			b := buf[:hi-lo]
 			tensor.ShiftToFloat64(b, s[lo:hi], m)
 			tensor.ExpNegInPlace(b)
-			out := d[lo:hi]
-			for i, v := range b {
-				sum += v
-				out[i] = float32(v)
-			}
+			sum = sumStore(sum, b, d[lo:hi])
 		}
 		tensor.Scale(float32(1/sum), d)
 	}

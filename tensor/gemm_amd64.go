@@ -177,8 +177,8 @@ func availableKernels() []*microKernel {
 }
 
 func sgemmFast(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if m > 0 && m*n*k <= parallelWork && narrowFits(activeKernel, transB, n, k, alpha, beta) {
-		sgemmNarrow16(transA, m, k, a, lda, b, ldb, c, ldc)
+	if m*n*k <= parallelWork {
+		sgemmFastSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	sgemmPacked(activeKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil)
@@ -408,9 +408,7 @@ func (kr *microKernel) macroTile(buf *packBuf, bp []float32, kb, mb, nb int, bt 
 			}
 			kr.fn(kb, ap, bj, &buf.tile[0], nr, 0)
 			if bias != nil {
-				for i := 0; i < mh; i++ {
-					Add(buf.tile[i*nr:i*nr+nw], bias[jr:jr+nw], buf.tile[i*nr:i*nr+nw])
-				}
+				addBiasTile(buf.tile, nr, mh, bias[jr:jr+nw])
 			}
 			mergeTile(buf.tile, nr, mh, nw, c[ci:], ldc, bt)
 		}
@@ -425,7 +423,7 @@ func sliceFrom(s []float32, i int) []float32 {
 	return s[i:]
 }
 
-// addBiasTile adds bias (nr floats) to each of rows rows of c: c[r·ldc+j] += bias[j].
+// addBiasTile adds bias to each of rows rows of c: c[r·ldc+j] += bias[j], j < len(bias).
 func addBiasTile(c []float32, ldc, rows int, bias []float32) {
 	if len(bias) == 32 && hasAVX512 {
 		_ = c[(rows-1)*ldc+31]

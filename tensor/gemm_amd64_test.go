@@ -81,8 +81,8 @@ func TestSgemmSharedBlocks(t *testing.T) {
 
 // The narrow kernels give the packed AVX-512 driver's bits for every row count and chunk
 // split (1 … 70 rows), both layouts of A, padded strides, k from 1 to one full k slice,
-// signed zeros and a NaN-filled C (beta 0 must not read it); and the active Sgemm takes
-// the narrow path exactly when narrowFits says so.
+// signed zeros and a NaN-filled C (beta 0 must not read it); and narrowFits accepts only
+// 16 columns, B not transposed, alpha 1, beta 0, k within one k slice and the AVX-512 kernel.
 func TestNarrow16SameBits(t *testing.T) {
 	if !cpu.X86.HasAVX512F {
 		t.Skip("no AVX-512F: the narrow kernels are not used on this CPU")
