@@ -375,8 +375,9 @@ func (wk *winoWork) free() {
 }
 
 // storeRows writes Y = Aᵀ·M·A of the block's tile rows g0 … g1−1 (M = wk.mm) into y
-// ([n, cout, ho, wo]), or with add set adds it to y.
-func (p *winoPlan) storeRows(y []float32, g0, g1 int, wk *winoWork, add bool) {
+// ([n, cout, ho, wo]) plus the bias b of each output channel (if b is not nil), or with
+// add set (and b nil) adds it to y.
+func (p *winoPlan) storeRows(y []float32, g0, g1 int, wk *winoWork, add bool, b []float32) {
 	const l = winoLanes
 	m, a := p.s.m, p.s.a
 	xi := p.mx
@@ -410,9 +411,12 @@ func (p *winoPlan) storeRows(y []float32, g0, g1 int, wk *winoWork, add bool) {
 			}
 			for c := 0; c < chans; c++ {
 				dst, src := y[(img*p.cout+c0+c)*plane+ty*m*p.wo:][:run], wk.cm[c*run:][:run]
-				if add {
+				switch {
+				case add:
 					Add(src, dst, dst)
-				} else {
+				case b != nil:
+					Affine(src, dst, 0, 1, b[c0+c]) // (v − 0)·1 + b: the bits of v + b
+				default:
 					copy(dst, src)
 				}
 			}
@@ -446,16 +450,7 @@ func (p *winoPlan) forward(x, w, b, y []float32, add bool) {
 					}
 				}
 			}
-			p.storeRows(y, g0, g1, wk, add)
-		}
-	})
-	if b == nil {
-		return
-	}
-	hw := p.ho * p.wo
-	Parallel(p.n*p.cout, 1, func(lo, hi int) {
-		for k := lo; k < hi; k++ {
-			addConst(y[k*hw:(k+1)*hw], b[k%p.cout])
+			p.storeRows(y, g0, g1, wk, add, b)
 		}
 	})
 }

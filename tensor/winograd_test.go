@@ -298,6 +298,34 @@ func testWinogradSameBits(t *testing.T) {
 	}
 }
 
+// The bias is added as the output is stored: the bits of the product without bias plus
+// b[co], value by value (b has a −0 and a +0 channel; the product some exact zeros).
+func TestWinogradBiasSameBits(t *testing.T) { forEachWinoKernels(t, testWinogradBiasSameBits) }
+
+func testWinogradBiasSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 5))
+	s := ConvShape{N: 2, Cin: 20, H: 11, W: 14, Cout: 37, KH: 3, KW: 3, Stride: 1, Pad: 1}
+	x, w, b := randSlice32(rng, s.N*s.Cin*s.H*s.W), randSlice32(rng, s.Cout*s.Cin*9), randSlice32(rng, s.Cout)
+	for i := range w[:9*s.Cin] { // output channel 0 is exactly 0 everywhere
+		w[i] = 0
+	}
+	b[0], b[1] = float32(math.Copysign(0, -1)), 0
+	ho, wo := s.OutSize()
+	for _, a := range []conv3x3Algo{4, 2} {
+		want, got := make([]float32, s.N*s.Cout*ho*wo), make([]float32, s.N*s.Cout*ho*wo)
+		winoPlanFor(s, a).forward(x, w, nil, want, false)
+		for i := range want {
+			want[i] += b[i/(ho*wo)%s.Cout]
+		}
+		winoPlanFor(s, a).forward(x, w, b, got, false)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%s: y[%d] = %v (%#x), want %v (%#x)", a, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+			}
+		}
+	}
+}
+
 // skewPoint gives every Winograd point stride an odd number of cache lines, at most one
 // line longer than the data: the a² streams of a tile then fall in different cache sets.
 func TestSkewPoint(t *testing.T) {
