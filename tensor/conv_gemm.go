@@ -423,12 +423,9 @@ func conv2dForwardGemm[F Float](s ConvShape, x, w, b, y []F) {
 	})
 }
 
-// addConst adds c to every element of r.
-func addConst[F Float](r []F, c F) {
-	for i := range r {
-		r[i] += c
-	}
-}
+// addConst adds c to every element of r, through Affine's SIMD loop: (v − 0)·1 + c has
+// the bits of v + c (as Winograd's storeRows adds its bias).
+func addConst[F Float](r []F, c F) { Affine(r, r, 0, 1, c) }
 
 // conv2dBackwardGemm computes dW += Σ_n dy_n·im2col(x_n)ᵀ, db += Σ dy_n and
 // dx_n = col2im(Wᵀ·dy_n), in the sample groups of conv2dForwardGemm: per group, dy is
